@@ -1,0 +1,26 @@
+"""Keep phone numbers and message content out of logs and error texts."""
+
+from __future__ import annotations
+
+import re
+
+_DIGIT_RUN = re.compile(r"\+?\d{6,}")
+_HEX_RUN = re.compile(r"[0-9A-Fa-f]{16,}")
+
+
+def mask_number(number: str) -> str:
+    """``+447700900123`` → ``+44*******123``: enough to tell lines apart, not to dial."""
+    digits = number.lstrip("+")
+    if len(digits) <= 5:
+        return "*" * len(number)
+    head = "+" if number.startswith("+") else ""
+    keep_front = 2 if len(digits) > 8 else 0
+    return head + digits[:keep_front] + "*" * (len(digits) - keep_front - 3) + digits[-3:]
+
+
+def mask_traffic(line: str) -> str:
+    """An AT line fit for a log: PDUs reduced to their size, long digit runs masked."""
+    line = _HEX_RUN.sub(lambda m: f"<pdu {len(m.group()) // 2} octets>", line)
+    line = _DIGIT_RUN.sub(lambda m: mask_number(m.group()), line)
+    # Control characters from a hostile or noisy line must not reach a terminal or journal.
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in line)[:200]

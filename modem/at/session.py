@@ -23,8 +23,8 @@ logger = logging.getLogger(__name__)
 
 CTRL_Z = b"\x1a"
 ESC = b"\x1b"
-_SAFE_COMMAND = re.compile(r"^AT[\x20-\x7e]*$", re.IGNORECASE)
-_HEX_PAYLOAD = re.compile(r"^[0-9A-F]+$")
+_SAFE_COMMAND = re.compile(r"AT[\x20-\x7e]*", re.IGNORECASE)
+_HEX_PAYLOAD = re.compile(r"[0-9A-F]+")
 _NAMED_LINE = re.compile(r"^[+^$%#*][A-Z0-9_]+:", re.IGNORECASE)
 READ_SLICE = 0.5  # longest single blocking read, so deadlines are checked often
 
@@ -105,7 +105,7 @@ class AtSession:
         self, command: str, payload: str, *, prompt_timeout: float = 5.0, timeout: float = 60.0
     ) -> Response:
         """``AT+CMGS=<n>``: wait for the ``> `` prompt, then send the PDU and Ctrl-Z."""
-        if not _HEX_PAYLOAD.match(payload):
+        if not _HEX_PAYLOAD.fullmatch(payload):
             # Only hex may follow the prompt: anything else could smuggle a Ctrl-Z or an
             # ESC and with it a command of its own.
             raise ValueError("payload must be upper-case hex")
@@ -133,7 +133,7 @@ class AtSession:
     def _run(
         self, command: str, payload: str | None, first_timeout: float, timeout: float
     ) -> Response:
-        if not _SAFE_COMMAND.match(command):
+        if not _SAFE_COMMAND.fullmatch(command):
             raise ValueError("an AT command is one line of printable ASCII starting with AT")
         if self._busy:
             raise RuntimeError("one AT command at a time (called from a handler?)")

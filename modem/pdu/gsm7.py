@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import gsm0338  # noqa: F401  (importing it registers the "gsm03.38" codec)
+
 from modem.errors import PduError
 
 ESC = 0x1B

@@ -97,7 +97,10 @@ def test_it_does_not_take_a_greater_than_sign_for_a_prompt_unless_one_is_expecte
 
 @pytest.mark.parametrize("chunking", CHUNKINGS)
 def test_it_joins_cmt_with_its_pdu_line(chunking: str) -> None:
-    data = b"\r\n+CMT: ,24\r\n07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07\r\n"
+    data = (
+        b"\r\n+CMT: ,24\r\n"
+        b"07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07\r\n"
+    )
     items = feed(data, chunking)
     assert len(items) == 1
     assert items[0].name == "+CMT"

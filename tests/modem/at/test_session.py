@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import tty
@@ -34,10 +35,8 @@ def pty_pair() -> Iterator[tuple[int, str]]:
         yield master, path
     finally:
         for fd in (master, slave):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
 
 @pytest.fixture

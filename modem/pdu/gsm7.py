@@ -16,9 +16,7 @@ ESC = 0x1B
 
 
 def _tables() -> tuple[tuple[str, ...], dict[int, str]]:
-    basic = tuple(
-        " " if code == ESC else bytes([code]).decode("gsm03.38") for code in range(128)
-    )
+    basic = tuple(" " if code == ESC else bytes([code]).decode("gsm03.38") for code in range(128))
     extension: dict[int, str] = {}
     for code in range(128):
         try:

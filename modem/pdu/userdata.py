@@ -41,23 +41,28 @@ class UserData:
     data: bytes
 
 
-def read_user_data(udl: int, rest: bytes, encoding: str, has_header: bool) -> UserData:
+def read_user_data(
+    udl: int, rest: bytes, encoding: str, has_header: bool, *, allow_short: bool = True
+) -> UserData:
     """Decode TP-UD from ``rest`` (the octets after TP-UDL; any beyond TP-UDL are ignored).
+
+    A PDU that ends inside its user data gives the whole characters present: real captures
+    hold such PDUs (gammu at-sms/41, smspdudecoder#8) and the text up to the cut is
+    genuine. ``allow_short=False`` makes that an error instead.
 
     ``data`` is the user data octets after the UDH as sent: for GSM-7 still packed (starting
     with the fill bits), for UCS-2 and 8-bit the bytes a multipart reassembly joins.
     """
-    if encoding == "gsm7":
-        if udl > MAX_SEPTETS:
-            raise PduError(f"TP-UDL {udl} exceeds {MAX_SEPTETS} septets")
-        size = (7 * udl + 7) // 8
-    else:
-        if udl > MAX_OCTETS:
-            raise PduError(f"TP-UDL {udl} exceeds {MAX_OCTETS} octets")
-        size = udl
-    if size > len(rest):
+    limit = MAX_SEPTETS if encoding == "gsm7" else MAX_OCTETS
+    if udl > limit:
+        raise PduError(f"TP-UDL {udl} exceeds {limit} for {encoding}")
+    size = (7 * udl + 7) // 8 if encoding == "gsm7" else udl
+    short = size > len(rest)
+    if short and not allow_short:
         raise PduError(f"TP-UDL needs {size} octets but only {len(rest)} are present")
     ud = rest[:size]
+    if short and encoding == "gsm7":
+        udl = len(ud) * 8 // 7
     header_size = 0
     elements: UserDataHeader = ()
     # A header needs its length octet; with TP-UDL 0 the UDHI bit has nothing to describe.
@@ -75,7 +80,9 @@ def read_user_data(udl: int, rest: bytes, encoding: str, has_header: bool) -> Us
         text = gsm7.decode(gsm7.unpack(ud, udl)[skip:])
     elif encoding == "ucs2":
         if len(data) % 2:
-            raise PduError("UCS-2 user data has an odd number of octets")
+            if not short:
+                raise PduError("UCS-2 user data has an odd number of octets")
+            data = data[:-1]  # the cut fell inside a character
         # Phones send UTF-16 (astral characters as surrogate pairs). A pair split across
         # two parts shows as U+FFFD here; reassembling ``data`` first keeps it intact.
         text = data.decode("utf-16-be", errors="replace")

@@ -26,6 +26,8 @@ _SPEC: dict[str, dict[str, tuple[type, Any, float | None, float | None]]] = {
     "urc_in_response": {"count": (int, 1, 1, 1_000_000)},
 }
 FAULT_NAMES = tuple(_SPEC)
+# Who "sends" the messages that faults inject (555-0199 is reserved for fiction).
+FAULT_SENDER = "+12015550199"
 _WHERE = ("prompt", "result")
 
 

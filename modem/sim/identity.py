@@ -33,9 +33,9 @@ class Identity:
     manufacturer: str = "SIMCOM"
     model: str = "SMSGW-EMU"
     revision: str = "SIM 1.0.0"
-    imei: str = "359999010000001"
+    imei: str = "359999010000008"
     imsi: str = TEST_PLMN + "0000000001"
-    iccid: str = "8900101000000000017"
+    iccid: str = "8900101000000000019"
     number: str | None = "+12015550100"
 
     def __post_init__(self) -> None:

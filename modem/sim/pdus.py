@@ -37,17 +37,29 @@ def describe(pdu: str, stat: int) -> StoredMessage:
     message = decode(pdu, has_smsc=True)
     if isinstance(message, Deliver):
         return StoredMessage(
-            stat, pdu, "deliver", message.sender.value, message.text, message.timestamp
+            stat,
+            pdu,
+            "deliver",
+            address=message.sender.value,
+            text=message.text,
+            encoding=message.encoding,
+            timestamp=message.timestamp,
         )
     if isinstance(message, Submit):
         return StoredMessage(
-            stat, pdu, "submit", message.recipient.value, message.text, reference=message.reference
+            stat,
+            pdu,
+            "submit",
+            address=message.recipient.value,
+            text=message.text,
+            encoding=message.encoding,
+            reference=message.reference,
         )
     return StoredMessage(
         stat,
         pdu,
         "status-report",
-        message.recipient.value,
+        address=message.recipient.value,
         timestamp=message.service_centre_timestamp,
         reference=message.reference,
         status=message.status,

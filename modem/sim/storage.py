@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
+
+from modem.pdu import Concat
 
 MEMORIES = ("SM", "ME", "SR")
 MessageKind = Literal["deliver", "submit", "status-report"]
@@ -27,10 +29,46 @@ class StoredMessage:
     kind: MessageKind
     address: str = ""  # originator of a deliver, destination of a submit, recipient of a report
     text: str = ""
+    encoding: str = "gsm7"
     timestamp: datetime | None = None  # TP-SCTS
     reference: int | None = None  # TP-MR of a submit or a status report
     status: int | None = None  # TP-ST of a status report
     discharge_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SentPart:
+    """One SMS-SUBMIT the modem handed to the network (the emulator's outbox)."""
+
+    reference: int
+    recipient: str
+    text: str
+    encoding: str
+    concat: Concat | None
+    status_report_request: bool
+    pdu: str
+    at: float  # engine time of the +CMGS answer
+    sent_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        concat = self.concat
+        return {
+            "reference": self.reference,
+            "recipient": self.recipient,
+            "text": self.text,
+            "encoding": self.encoding,
+            "concat": None
+            if concat is None
+            else {
+                "reference": concat.reference,
+                "total": concat.total,
+                "sequence": concat.sequence,
+            },
+            "status_report_request": self.status_report_request,
+            "pdu": self.pdu,
+            "at": self.at,
+            "sent_at": self.sent_at.isoformat(),
+        }
 
 
 class Memory:

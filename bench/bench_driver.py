@@ -21,10 +21,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as directory, SimBank(
-        Path(directory), 1, auto_report=None
-    ) as bank:
-        modem = Modem(bank.hosts[0].device_path, name="bench")
+    with (
+        tempfile.TemporaryDirectory() as directory,
+        SimBank(Path(directory), 1, auto_report=None) as bank,
+    ):
+        modem = Modem(bank[0].device_path, name="bench")
         modem.open()
         try:
             wall = time.perf_counter()

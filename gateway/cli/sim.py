@@ -54,7 +54,7 @@ def sim(
         return
     from modem.sim.bank import SimBank
 
-    base = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="smsgw-sim-"))
+    base = Path(directory).absolute() if directory else Path(tempfile.mkdtemp(prefix="smsgw-sim-"))
     options: dict[str, Any] = {"send_delay": send_delay}
     if no_auto_report:
         options["auto_report"] = None
@@ -63,7 +63,8 @@ def sim(
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    previous = signal.signal(signal.SIGTERM, on_signal)
+    # Ctrl-C and SIGTERM (systemd, a test harness) both end the run the same clean way.
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with SimBank(base, modems, **options) as bank:
             for handle in bank:
@@ -72,15 +73,13 @@ def sim(
                     f"  imei={handle.imei}  number={handle.number}"
                 )
             click.echo("running; Ctrl-C to stop", err=True)
-            try:
-                while not stop.wait(1.0):
-                    pass
-            except KeyboardInterrupt:
+            while not stop.wait(1.0):
                 pass
     except (OSError, ValueError) as error:
         raise click.ClickException(f"cannot start the emulator: {error}") from None
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if directory is None:
             _remove_empty(base)
     click.echo("stopped", err=True)
@@ -106,9 +105,13 @@ def _request(address: str, payload: dict[str, Any]) -> dict[str, Any]:
 @click.option("--from", "sender", required=True, help="Sender number (+447700900123).")
 @click.option("--text", required=True)
 @click.option("--order", type=click.Choice(["in", "reverse", "shuffle"]), default="in")
-def inject(address: str, sender: str, text: str, order: str) -> None:
+@click.option(
+    "--gap", type=click.FloatRange(0, 3600), default=0.0, help="Seconds between the parts."
+)
+def inject(address: str, sender: str, text: str, order: str, gap: float) -> None:
     """A message arrives from the network."""
-    answer = _request(address, {"op": "inject", "from": sender, "text": text, "order": order})
+    payload = {"op": "inject", "from": sender, "text": text, "order": order, "gap": gap}
+    answer = _request(address, payload)
     click.echo(f"delivered in {answer['parts']} part(s)")
 
 

@@ -15,6 +15,7 @@ from modem.sim.control import ControlServer
 from modem.sim.engine import SimModem
 from modem.sim.host import SimHost
 from modem.sim.identity import numbered_identity
+from modem.sim.storage import SentPart
 
 logger = logging.getLogger(__name__)
 MAX_MODEMS = 100
@@ -42,6 +43,23 @@ class SimHandle:
     @property
     def number(self) -> str | None:
         return self.engine.identity.number
+
+    # Thread-safe shortcuts to the network side: each runs under the host's lock.
+
+    def inject(self, sender: str, text: str, **options: Any) -> int:
+        return self.host.call(lambda engine, now: engine.inject(sender, text, now=now, **options))
+
+    def report(self, reference: int, status: str | int) -> None:
+        self.host.call(lambda engine, now: engine.report(reference, status, now=now))
+
+    def fault(self, name: str, **params: Any) -> None:
+        self.host.call(lambda engine, now: engine.set_fault(name, now=now, **params))
+
+    def clear(self, name: str | None = None) -> None:
+        self.host.call(lambda engine, now: engine.clear_fault(name, now=now))
+
+    def outbox(self) -> list[SentPart]:
+        return self.host.call(lambda engine, now: list(engine.outbox))
 
     def stop(self) -> None:
         self.control.stop()

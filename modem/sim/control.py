@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 MAX_REQUEST = 64 * 1024
 MAX_ANSWER = 16 * 1024 * 1024
+MAX_BACKLOG = 1024 * 1024  # unsent answers to one client before it is read from again
 MAX_CONNECTIONS = 32
 IDLE_TIMEOUT = 60.0
 HOST_FAULTS = ("unplug", "replug")
@@ -76,6 +77,7 @@ class ControlServer:
             raise ValueError(f"control socket path too long: {self.address}")
         self.host = host
         self._original_link = host.device_path
+        self._renames = 0
         self._listener: socket.socket | None = None
         self._selector: selectors.DefaultSelector | None = None
         self._thread: threading.Thread | None = None
@@ -150,7 +152,11 @@ class ControlServer:
                     with contextlib.suppress(BlockingIOError):
                         os.read(self._wake_r, 512)
                 else:
-                    self._serve(key.data, mask)
+                    try:
+                        self._serve(key.data, mask)
+                    except Exception:  # drop that client, keep serving the others
+                        logger.exception("control connection failed")
+                        self._close(key.data)
             now = time.monotonic()
             for connection in self._connections():
                 if now - connection.active > IDLE_TIMEOUT:
@@ -178,7 +184,7 @@ class ControlServer:
 
     def _serve(self, connection: _Connection, mask: int) -> None:
         connection.active = time.monotonic()
-        if mask & selectors.EVENT_READ:
+        if mask & selectors.EVENT_READ and not connection.closing:
             try:
                 data = connection.sock.recv(65536)
             except BlockingIOError:
@@ -190,17 +196,7 @@ class ControlServer:
                 connection.eof = True
             elif data:
                 connection.inbox += data
-            while b"\n" in connection.inbox and not connection.closing:
-                line, _, rest = bytes(connection.inbox).partition(b"\n")
-                connection.inbox = bytearray(rest)
-                self._answer(connection, self.handle_line(line))
-            if len(connection.inbox) > MAX_REQUEST:
-                self._answer(connection, _error(f"request longer than {MAX_REQUEST} bytes"))
-                connection.inbox.clear()
-                connection.closing = True  # the rest of that line is not worth reading
-            if connection.eof and connection.inbox.strip() and not connection.closing:
-                self._answer(connection, self.handle_line(bytes(connection.inbox)))
-                connection.inbox.clear()
+        self._handle_inbox(connection)
         if connection.outbox:
             try:
                 sent = connection.sock.send(connection.outbox)
@@ -213,9 +209,28 @@ class ControlServer:
         if not connection.outbox and (connection.eof or connection.closing):
             self._close(connection)
             return
+        # Read only while answers are being taken away: a client that sends and never
+        # reads gets no more work done, and no memory is spent on it.
+        reading = not (connection.eof or connection.closing) and not connection.backlogged
+        events = (selectors.EVENT_READ if reading else 0) | (
+            selectors.EVENT_WRITE if connection.outbox else 0
+        )
         assert self._selector is not None
-        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if connection.outbox else 0)
-        self._selector.modify(connection.sock, events, connection)
+        self._selector.modify(connection.sock, events or selectors.EVENT_READ, connection)
+
+    def _handle_inbox(self, connection: _Connection) -> None:
+        while b"\n" in connection.inbox and not connection.closing and not connection.backlogged:
+            line, _, rest = bytes(connection.inbox).partition(b"\n")
+            connection.inbox = bytearray(rest)
+            self._answer(connection, self.handle_line(line))
+        if b"\n" not in connection.inbox and len(connection.inbox) > MAX_REQUEST:
+            self._answer(connection, _error(f"request longer than {MAX_REQUEST} bytes"))
+            connection.inbox.clear()
+            connection.closing = True  # the rest of that line is not worth reading
+        if connection.eof and b"\n" not in connection.inbox and not connection.closing:
+            if connection.inbox.strip():
+                self._answer(connection, self.handle_line(bytes(connection.inbox)))
+            connection.inbox.clear()
 
     def _answer(self, connection: _Connection, answer: dict[str, Any]) -> None:
         connection.outbox += json.dumps(answer).encode() + b"\n"
@@ -315,7 +330,10 @@ class ControlServer:
         _only(request, "name", "new_name")
         new_name = _field(request, "new_name", bool, False)
         # A re-enumerated USB modem comes back under another name (ttyUSB0 -> ttyUSB1).
-        link = f"{self._original_link}-r{self.host.replugs + 1}" if new_name else None
+        link = None
+        if new_name:
+            self._renames += 1
+            link = f"{self._original_link}-r{self._renames}"
         return {"device": self.host.replug(link)}
 
     def _state(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -332,6 +350,10 @@ class _Connection:
         self.eof = False
         self.closing = False
         self.active = time.monotonic()
+
+    @property
+    def backlogged(self) -> bool:
+        return len(self.outbox) > MAX_BACKLOG
 
 
 def _error(text: str) -> dict[str, Any]:

@@ -6,7 +6,8 @@ registration). The network side (``inject``, ``report``, faults) may be driven a
 what it produces comes out of the next ``tick``. Nothing here reads a clock, sleeps or
 touches a port: ``modem.sim.host`` does that.
 
-Command handlers live in ``commands`` (TS 27.007 / V.250) and ``messaging`` (TS 27.005).
+Command handlers live in ``commands`` (TS 27.007 / V.250) and ``messaging`` (TS 27.005);
+the network, SIM and fault side is the ``network.NetworkSide`` mixin.
 """
 
 from __future__ import annotations
@@ -14,22 +15,20 @@ from __future__ import annotations
 import heapq
 import logging
 import random
+import re
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from modem.errors import PduError
-from modem.pdu import Deliver, encode_deliver, encode_status_report
-from modem.sim import commands, messaging
+from modem.sim import commands, messaging, sending
 from modem.sim.cmdline import Command, CommandSyntaxError, parse_line
-from modem.sim.faults import FAULT_NAMES, FAULT_SENDER, FaultError, Faults
-from modem.sim.identity import TEST_PLMN, Identity, mask_number
-from modem.sim.pdus import describe
-from modem.sim.replies import AtFailure, Entry, Hook, Reply, cme, cms
+from modem.sim.faults import FAULT_SENDER, Faults
+from modem.sim.identity import TEST_PLMN, Identity
+from modem.sim.network import Inbound, NetworkSide
+from modem.sim.replies import CME_NOT_SUPPORTED, AtFailure, Entry, Hook, Reply, cme, cms
 from modem.sim.settings import Settings
-from modem.sim.storage import REC_UNREAD, Memory, SentPart, make_memories
+from modem.sim.storage import Memory, SentPart, make_memories
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +37,7 @@ MAX_LINE = 1024  # real modems accept 256-560 characters per command line
 MAX_PENDING_INPUT = 65536  # input held while the modem is busy answering
 MAX_ENTRY = 1024  # after "> ": the hex of the longest PDU (12 + 176 octets) is 376 characters
 MAX_BUFFERED_URCS = 64
-STATUS_WORDS = {"delivered": 0x00, "pending": 0x20, "failed": 0x41}  # TS 23.040 §9.2.3.15
-ORDERS = ("in", "reverse", "shuffle")
-HANDLERS = {**commands.HANDLERS, **messaging.HANDLERS}
+HANDLERS = {**commands.HANDLERS, **messaging.HANDLERS, **sending.HANDLERS}
 # What a noisy line or a chatty firmware puts between answers.
 NOISE = (
     b"\xff\xfe",
@@ -52,17 +49,25 @@ NOISE = (
 )
 
 
-@dataclass(frozen=True)
-class _Inbound:
-    kind: Literal["deliver", "status-report"]
-    pdu: str
-
-
 def _utc_now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-class SimModem:
+class SimModem(NetworkSide):
+    """One emulated modem with its SIM, its network and the service centre behind it.
+
+    ``capacity`` is the number of records per memory ("SM", "ME", "SR"), as an int for
+    all or a mapping; ``pin`` locks the SIM at power-up; ``auto_report`` is the status
+    ("delivered", "pending", "failed" or a TP-ST octet) the service centre reports
+    ``auto_report_delay`` seconds after a part that asked for a report, None for none;
+    ``unknown_command`` is how an unknown command is refused: "error" (plain ERROR, as V.250
+    says), "cme" (+CME ERROR: 4 when AT+CMEE is on) or "huawei" (COMMAND NOT SUPPORT);
+    ``seed`` makes noise and shuffled part orders reproducible; ``wall_clock`` gives the
+    service centre's time stamps.
+    """
+
+    identity: Identity
+
     def __init__(
         self,
         identity: Identity | None = None,
@@ -83,6 +88,7 @@ class SimModem:
         wall_clock: Callable[[], datetime] = _utc_now,
         name: str = "sim",
         now: float = 0.0,
+        unknown_command: Literal["error", "cme", "huawei"] = "error",
     ) -> None:
         if not 0 <= rssi <= 31 and rssi != 99:
             raise ValueError("rssi must be 0..31 or 99 (TS 27.007 §8.5)")
@@ -90,8 +96,14 @@ class SimModem:
             raise ValueError("PIN must be 4 to 8 digits")
         if min(send_delay, auto_report_delay, register_delay) < 0:
             raise ValueError("delays must not be negative")
+        if unknown_command not in ("error", "cme", "huawei"):
+            raise ValueError("unknown_command must be error, cme or huawei")
         if not 0 <= first_reference <= 255:
             raise ValueError("first_reference must be 0..255")
+        if not re.fullmatch(r"\+?\d{1,20}", smsc):
+            raise ValueError("smsc must be a number")
+        if not re.fullmatch(r"\d{5,6}", operator_numeric):
+            raise ValueError("operator_numeric must be MCC+MNC, 5 or 6 digits")
         self.identity = identity or Identity()
         self.operator = operator
         self.operator_numeric = operator_numeric
@@ -102,6 +114,7 @@ class SimModem:
         self.auto_report_delay = auto_report_delay
         self.register_delay = register_delay
         self.name = name
+        self.unknown_command = unknown_command
         self.memories: dict[str, Memory] = make_memories(capacity)
         self.faults = Faults()
         self.settings = Settings()
@@ -130,7 +143,7 @@ class SimModem:
         self._timers: list[tuple[float, int, Hook]] = []
         self._sequence = 0
         self._registering = False
-        self._held: deque[_Inbound] = deque()
+        self._held: deque[Inbound] = deque()
         self._urc_buffer: deque[list[str]] = deque(maxlen=MAX_BUFFERED_URCS)
         self.powered = True
         self.refresh_registration(now)
@@ -257,7 +270,7 @@ class SimModem:
             return
         if byte == CTRL_Z:
             self._entry = None
-            self.dispatch(messaging.finish_entry(self, entry, now), now)
+            self.dispatch(sending.finish_entry(self, entry, now), now)
             return
         self._echo(byte)
         if entry.pdu_mode and byte in (CR, LF):
@@ -290,11 +303,18 @@ class SimModem:
     def _execute(self, command: Command, reply: Reply, now: float) -> None:
         spec = HANDLERS.get(command.name)
         if spec is None:
-            raise AtFailure()  # V.250: an unknown command is a plain ERROR
+            raise self._unknown()
         handler, needs_sim = spec
         if needs_sim is not None and self.sim_state != "READY":
             raise self.sim_failure(needs_sim)
         handler(self, command, reply, now)
+
+    def _unknown(self) -> AtFailure:
+        if self.unknown_command == "cme":
+            return cme(CME_NOT_SUPPORTED)
+        if self.unknown_command == "huawei":
+            return AtFailure(text="COMMAND NOT SUPPORT")
+        return AtFailure()  # V.250 §5.1: a command the DCE does not know is an ERROR
 
     def sim_failure(self, family: Literal["CME", "CMS"]) -> AtFailure:
         codes = {"SIM PIN": (11, 311), "SIM PUK": (12, 316)}.get(self.sim_state, (13, 313))
@@ -361,219 +381,7 @@ class SimModem:
             for lines in buffered:
                 self._out += self._frame(lines)
 
-    # -- the network side ----------------------------------------------------------------
-
-    @property
-    def registered(self) -> bool:
-        return self.creg_stat in (1, 5)
-
-    def _can_register(self) -> bool:
-        return (
-            self.powered
-            and self.cfun == 1
-            and self.sim_state == "READY"
-            and self.cops_mode != 2
-            and not self.faults.on("no_network")
-        )
-
-    def refresh_registration(self, now: float) -> None:
-        if not self._can_register():
-            self._registering = False
-            searching = self.powered and self.cfun == 1 and self.sim_state == "READY"
-            self._set_registration(2 if searching and self.cops_mode != 2 else 0, now)
-        elif not self.registered and not self._registering:
-            if self.register_delay <= 0:
-                self._set_registration(1, now)
-                return
-            self._registering = True
-            self._set_registration(2, now)
-
-            def registered(at: float) -> None:
-                if self._registering and self._can_register():
-                    self._registering = False
-                    self._set_registration(1, at)
-
-            self.schedule(now + self.register_delay, registered)
-
-    def _set_registration(self, stat: int, now: float) -> None:
-        if stat == self.creg_stat:
-            return
-        self.creg_stat = stat
-        if self.settings.creg >= 1 and self.powered:
-            self.urc([commands.creg_urc(self)], sms=False)
-        if self.registered:
-            self.retry_held(now)
-
-    def _deliver_from_network(self, item: _Inbound, now: float) -> None:
-        self._held.append(item)  # behind anything already waiting, to keep the order
-        self.retry_held(now)
-
-    def retry_held(self, now: float) -> None:
-        """The SC delivers what it holds once the modem is registered and has room."""
-        while self._held and self.registered and self.powered:
-            if not self._receive(self._held[0], now):
-                return  # memory full: the SC keeps it until the ME reports free memory
-            self._held.popleft()
-
-    def _receive(self, item: _Inbound, now: float) -> bool:
-        _mode, mt, _bm, ds, _bfr = self.settings.cnmi
-        if item.kind == "deliver":
-            if mt == 2:  # routed to the TE directly, not stored
-                self.urc(messaging.cmt_lines(self, item.pdu))
-                self.ack_pending = self.settings.csms == 1
-                return True
-            memory = self.memories[self.settings.cpms[2]]
-            index = memory.store(describe(item.pdu, REC_UNREAD))
-            if index is None:
-                return False
-            if mt in (1, 3) and self.faults.consume("drop_cmti") is None:
-                self.urc([f'+CMTI: "{memory.name}",{index}'])
-            return True
-        if ds == 1:
-            self.urc(messaging.cds_lines(self, item.pdu))
-        elif ds == 2:
-            memory = self.memories["SR"]
-            index = memory.store(describe(item.pdu, REC_UNREAD))
-            if index is None:
-                return False
-            self.urc([f'+CDSI: "{memory.name}",{index}'])
-        # ds=0: status reports are not routed to the TE (TS 27.005 §3.4.1) and are lost.
-        return True
-
-    def inject(
-        self,
-        sender: str,
-        text: str,
-        *,
-        order: str = "in",
-        timestamp: datetime | None = None,
-        gap: float = 0.0,
-        now: float | None = None,
-    ) -> int:
-        """A message from ``sender`` arrives from the network; returns its number of parts."""
-        if order not in ORDERS:
-            raise ValueError(f"order must be one of {', '.join(ORDERS)}")
-        if not 0 <= gap <= 3600:
-            raise ValueError("gap must be 0..3600 seconds")
-        now = self._now if now is None else now
-        self._concat_reference = self._concat_reference % 255 + 1
-        parts = encode_deliver(
-            sender,
-            text,
-            timestamp=timestamp or self.wall_clock(),
-            smsc=self.smsc,
-            concat_reference=self._concat_reference,
-        )
-        if order == "reverse":
-            parts.reverse()
-        elif order == "shuffle":
-            self.rng.shuffle(parts)
-        logger.info("%s: inbound from %s, %d part(s)", self.name, mask_number(sender), len(parts))
-        for position, pdu in enumerate(parts):
-            item = _Inbound("deliver", pdu)
-            if gap > 0 and position:
-                self.schedule(now + position * gap, self._deliverer(item))
-            else:
-                self._deliver_from_network(item, now)
-        return len(parts)
-
-    def _deliverer(self, item: _Inbound) -> Hook:
-        return lambda at: self._deliver_from_network(item, at)
-
-    def inject_pdu(self, pdu: str, *, now: float | None = None) -> None:
-        """An SMS-DELIVER given as hex (SMSC field included), e.g. one captured from a phone."""
-        pdu = pdu.strip().upper()
-        if not isinstance(messaging.decode_pdu(pdu), Deliver):
-            raise PduError("not an SMS-DELIVER")
-        self._deliver_from_network(_Inbound("deliver", pdu), self._now if now is None else now)
-
-    @staticmethod
-    def status_code(status: str | int) -> int:
-        if isinstance(status, bool):
-            raise ValueError("status must be a word or a TP-ST octet")
-        if isinstance(status, int):
-            if not 0 <= status <= 255:
-                raise ValueError("TP-ST must be 0..255")
-            return status
-        if status not in STATUS_WORDS:
-            raise ValueError(f"status must be one of {', '.join(STATUS_WORDS)} or 0..255")
-        return STATUS_WORDS[status]
-
-    def report(self, reference: int, status: str | int, *, now: float | None = None) -> None:
-        """The SC reports on the last sent part with TP-MR ``reference``."""
-        code = self.status_code(status)
-        for part in reversed(self.outbox):
-            if part.reference == reference:
-                break
-        else:
-            raise KeyError(f"no sent part has TP-MR {reference}")
-        if not part.status_report_request:
-            raise ValueError(f"the part with TP-MR {reference} did not request a status report")
-        self._report_part(part, code, self._now if now is None else now)
-
-    def _report_part(self, part: SentPart, code: int, now: float) -> None:
-        try:
-            pdu = encode_status_report(
-                part.reference,
-                part.recipient,
-                code,
-                service_centre_timestamp=part.sent_at,
-                discharge_time=self.wall_clock(),
-                smsc=self.smsc,
-            )
-        except PduError as error:  # e.g. an alphanumeric recipient has no report address
-            logger.warning("%s: cannot build a status report: %s", self.name, error)
-            return
-        self._deliver_from_network(_Inbound("status-report", pdu), now)
-
-    def allocate_reference(self) -> int:
-        """TP-MR: the ME numbers its submissions 0..255 and wraps (TS 23.040 §9.2.3.6)."""
-        reference = self._next_reference
-        self._next_reference = (reference + 1) % 256
-        return reference
-
-    def record_sent(self, part: SentPart, now: float) -> None:
-        self.outbox.append(part)
-        logger.info(
-            "%s: sent part TP-MR %d to %s", self.name, part.reference, mask_number(part.recipient)
-        )
-        if part.status_report_request and self.auto_report is not None:
-            code = self.auto_report
-            self.schedule(
-                now + self.auto_report_delay, lambda at: self._report_part(part, code, at)
-            )
-
-    # -- faults and power ----------------------------------------------------------------
-
-    def set_fault(self, name: str, *, now: float | None = None, **params: Any) -> None:
-        now = self._now if now is None else now
-        self.faults.set(name, params)
-        logger.info("%s: fault %s on", self.name, name)
-        if name == "storage_full":
-            for memory in self.memories.values():
-                memory.full_override = memory.used
-        elif name == "pin_locked":
-            self.pin = self.faults.active[name]["pin"]
-            self.sim_state, self.pin_tries = "SIM PIN", 3
-        self.refresh_registration(now)
-
-    def clear_fault(self, name: str | None = None, *, now: float | None = None) -> None:
-        """Clear one fault, or all of them."""
-        now = self._now if now is None else now
-        names = list(self.faults.active) if name is None else [name]
-        for fault in names:
-            if name is not None and fault not in FAULT_NAMES:
-                raise FaultError(f"unknown fault {fault!r}")
-            if not self.faults.clear(fault):
-                continue
-            logger.info("%s: fault %s off", self.name, fault)
-            if fault == "storage_full":
-                for memory in self.memories.values():
-                    memory.full_override = None
-            elif fault == "pin_locked":
-                self.pin, self.sim_state = self._configured_pin, "READY"
-        self.refresh_registration(now)
-        self.retry_held(now)
+    # -- power ---------------------------------------------------------------------------
 
     def power_off(self, now: float | None = None) -> None:
         """Unplugged: the modem hears and says nothing; the network holds its messages."""

@@ -73,6 +73,8 @@ class SimHost:
     def start(self) -> None:
         if self._thread is not None:
             raise RuntimeError("already started")
+        if self._link.exists() and not self._link.is_symlink():
+            raise FileExistsError(f"{self._link} exists and is not a symlink")
         self._wake_r, self._wake_w = os.pipe()
         for fd in (self._wake_r, self._wake_w):
             os.set_blocking(fd, False)
@@ -178,13 +180,15 @@ class SimHost:
                     return
                 master = self._master
                 deadline = self.engine.next_deadline()
-                want_write = master is not None and bool(self._pending)
+                pending = bool(self._pending)
             timeout = None if deadline is None else max(0.0, deadline - self._clock())
-            readers = [self._wake_r] if master is None else [self._wake_r, master]
+            readers, writers = [self._wake_r], []
+            if master is not None:
+                readers.append(master)
+                if pending:
+                    writers.append(master)
             try:
-                readable, _writable, _ = select.select(
-                    readers, [master] if want_write else [], [], timeout
-                )
+                readable, _writable, _ = select.select(readers, writers, [], timeout)
             except (OSError, ValueError):
                 continue  # the pty was closed under us by unplug; look again
             if self._wake_r in readable:
@@ -194,7 +198,10 @@ class SimHost:
                     return
                 if self._master != master:
                     continue  # unplugged or replugged meanwhile
-                self._step(master, master in readable)
+                try:
+                    self._step(master, master in readable)
+                except Exception:  # keep the modem alive; a bug shows in the log, not a hang
+                    logger.exception("%s: emulator step failed", self.engine.name)
 
     def _drain_wake(self) -> None:
         try:

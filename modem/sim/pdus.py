@@ -23,6 +23,11 @@ def tpdu_length(pdu: str) -> int:
     return octets - smsc_octets
 
 
+def decode_pdu(pdu: str) -> Deliver | Submit | StatusReport:
+    """Decode a PDU as the modem stores it: with its SMSC field."""
+    return decode(pdu, has_smsc=True)
+
+
 def decode_with_length(pdu: str, announced: int) -> Deliver | Submit | StatusReport:
     """Decode what the host typed after ``AT+CMGS=<length>``; the SMSC field is mandatory
     in PDU mode (TS 27.005 §3.5.1; "00" for the default SMSC) and <length> must count

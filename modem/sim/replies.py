@@ -18,13 +18,16 @@ _EXTRA_CME = {50: "incorrect parameters"}
 class AtFailure(Exception):
     """A command failed. Without a family the answer is a plain ``ERROR`` (V.250 syntax)."""
 
-    def __init__(self, family: Family | None = None, code: int = 0) -> None:
-        super().__init__(f"{family or ''} {code}")
+    def __init__(self, family: Family | None = None, code: int = 0, *, text: str = "ERROR") -> None:
+        super().__init__(f"{family or text} {code}")
         self.family = family
         self.code = code
+        self.text = text  # the final result without a family: ERROR, or a vendor's own words
 
     def result(self, cmee: int) -> str:
-        if self.family is None or cmee == 0:
+        if self.family is None:
+            return self.text
+        if cmee == 0:
             return "ERROR"
         if cmee == 1:
             return f"+{self.family} ERROR: {self.code}"

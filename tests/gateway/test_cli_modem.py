@@ -32,10 +32,12 @@ class Running:
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.errors: list[str] = []
-        threading.Thread(
-            target=self._pump, args=(self.process.stdout, self.lines), daemon=True
-        ).start()
-        threading.Thread(target=self._collect, daemon=True).start()
+        self.threads = [
+            threading.Thread(target=self._pump, args=(self.process.stdout, self.lines)),
+            threading.Thread(target=self._collect),
+        ]
+        for thread in self.threads:
+            thread.start()
 
     @staticmethod
     def _pump(stream, lines: queue.Queue[str]) -> None:
@@ -58,10 +60,18 @@ class Running:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:
-                return self.process.wait(15)
+                self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-        return self.process.wait(15)
+        code = self.process.wait(15)
+        self._pumps_done()
+        return code
+
+    def _pumps_done(self) -> None:
+        for thread in self.threads:
+            thread.join(15)
+        self.process.stdout.close()
+        self.process.stderr.close()
 
 
 def smsgw(*args: str) -> subprocess.CompletedProcess[str]:
@@ -135,7 +145,7 @@ def test_it_reports_a_missing_device_clearly(tmp_path: Path) -> None:
 def test_it_listens_and_prints_reassembled_messages(sim: dict[str, str]) -> None:
     listener = Running("modem", "listen", sim["device"])
     try:
-        text = "Bonjour, rendez-vous confirmé ✅ " * 4  # UCS-2, three parts
+        text = "Bonjour, rendez-vous confirmé ✅ " * 6  # UCS-2: 192 units, three parts
         injected = smsgw(
             "sim",
             "inject",

@@ -1,42 +1,15 @@
+"""Fixtures for the emulator's own tests; every test must leave no thread running."""
+
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 
 from modem.sim import SimModem
-
-FIXED_TIME = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
-SENDER = "+447700900123"  # Ofcom's drama range: never a real subscriber
-
-
-class Line:
-    """The host side of a pure engine: write commands, advance time, read what came back."""
-
-    def __init__(self, modem: SimModem) -> None:
-        self.modem = modem
-        self.now = 0.0
-
-    def send(self, data: bytes | str) -> bytes:
-        raw = data.encode("latin-1") if isinstance(data, str) else data
-        return self.modem.feed(raw, self.now)
-
-    def command(self, command: str) -> bytes:
-        return self.send(command + "\r")
-
-    def wait(self, seconds: float) -> bytes:
-        self.now += seconds
-        return self.modem.tick(self.now)
-
-    def lines(self, command: str) -> list[str]:
-        return lines_of(self.command(command))
-
-
-def lines_of(output: bytes) -> list[str]:
-    return [line for line in output.decode("latin-1").split("\r\n") if line]
+from tests.modem.sim.support import FIXED_TIME, Line
 
 
 @pytest.fixture

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modem.sim import SimModem
-from tests.modem.sim.conftest import FIXED_TIME, Line, lines_of
+from tests.modem.sim.support import FIXED_TIME, Line, lines_of
 
 
 def fresh() -> Line:
@@ -40,7 +42,7 @@ def test_it_echoes_raw_input_including_the_line_end() -> None:
 def test_it_gives_the_same_answer_whatever_the_chunking() -> None:
     # CR only: the echo of an LF that follows a CR comes before or after the answer
     # depending on whether it arrived in time (see the next test).
-    script = b'ATE1\rAT+CGMI;+CPMS?\rat+cmgf=1\rAT+CMGF?\rAT+NOPE\r\r'
+    script = b"ATE1\rAT+CGMI;+CPMS?\rat+cmgf=1\rAT+CMGF?\rAT+NOPE\r\r"
     whole = fresh().send(script)
     bytewise = fresh()
     assert b"".join(bytewise.send(script[i : i + 1]) for i in range(len(script))) == whole
@@ -143,12 +145,51 @@ def test_it_survives_any_garbage_and_still_answers_at(garbage: bytes) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.sampled_from([b"AT", b"+", b"CMGS", b"=", b"\r", b"\n", b"\x1a", b"\x1b",
-                                 b'"', b"1", b",", b"?", b";", b"00", b"CMGL", b"E0", b"V0"]),
-                max_size=60))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                b"AT",
+                b"+",
+                b"CMGS",
+                b"=",
+                b"\r",
+                b"\n",
+                b"\x1a",
+                b"\x1b",
+                b'"',
+                b"1",
+                b",",
+                b"?",
+                b";",
+                b"00",
+                b"CMGL",
+                b"E0",
+                b"V0",
+            ]
+        ),
+        max_size=60,
+    )
+)
 def test_it_survives_near_miss_commands(pieces: list[bytes]) -> None:
     line = fresh()
     line.send(b"".join(pieces))
     line.wait(1000)
     assert line.send(b"\x1b\rATZ\rAT\r").endswith(b"\r\nOK\r\n")
     assert lines_of(line.command("AT+CGMI"))[-1] == "OK"
+
+
+@pytest.mark.parametrize(
+    ("style", "answers"),
+    [
+        ("error", ["ERROR", "ERROR"]),
+        ("cme", ["ERROR", "+CME ERROR: 4"]),
+        ("huawei", ["COMMAND NOT SUPPORT", "COMMAND NOT SUPPORT"]),  # Huawei E1752
+    ],
+)
+def test_it_refuses_unknown_commands_in_the_style_asked_for(
+    style: Literal["error", "cme", "huawei"], answers: list[str]
+) -> None:
+    line = Line(SimModem(unknown_command=style))
+    line.command("ATE0")
+    assert [line.lines("AT^CURC=0")[0], line.lines("AT+CMEE=1;^CURC=0")[0]] == answers

@@ -21,6 +21,7 @@ from modem.at.parse import (
     ListedMessage,
     Registration,
     Signal,
+    first_prefixed,
     parse_cops,
     parse_creg,
     parse_csq,
@@ -28,6 +29,7 @@ from modem.at.parse import (
     parse_listing,
     parse_ranges,
     parse_storages,
+    prefixed,
 )
 from modem.at.session import AtSession, Clock, Transport
 from modem.errors import (
@@ -184,14 +186,20 @@ class Modem:
         raise ProtocolError("no +CPIN line")
 
     def signal(self) -> Signal:
-        return parse_csq(_value(self.command("AT+CSQ"), "+CSQ"))
+        return parse_csq(first_prefixed(self.command("AT+CSQ"), "+CSQ"))
 
     def registration(self) -> Registration:
-        return parse_creg(_value(self.command("AT+CREG?"), "+CREG"))
+        lines = self.command("AT+CREG?")
+        # An unsolicited "+CREG: <stat>" can land among the answer lines; the answer is the
+        # one that starts with <n>, so it has at least two parameters.
+        answers = [v for v in prefixed(lines, "+CREG") if "," in v] or prefixed(lines, "+CREG")
+        if not answers:
+            raise ProtocolError("no +CREG line in the response")
+        return parse_creg(answers[-1])
 
     def operator(self) -> str | None:
         self._optional("AT+COPS=3,0")  # ask for the long alphanumeric name
-        return parse_cops(_value(self.command("AT+COPS?"), "+COPS"))
+        return parse_cops(first_prefixed(self.command("AT+COPS?"), "+COPS"))
 
     # -- sending ---------------------------------------------------------------------
 
@@ -343,7 +351,7 @@ class Modem:
 
     def _select_storage(self) -> None:
         try:
-            allowed = parse_storages(_value(self.command("AT+CPMS=?"), "+CPMS"))
+            allowed = parse_storages(first_prefixed(self.command("AT+CPMS=?"), "+CPMS"))
         except (ModemError, ProtocolError):
             allowed = []
         candidates = [
@@ -362,7 +370,7 @@ class Modem:
     def _enable_indications(self) -> None:
         """``+CNMI``: store new messages and say so (+CMTI); route reports (+CDS or +CDSI)."""
         try:
-            ranges = parse_ranges(_value(self.command("AT+CNMI=?"), "+CNMI"))
+            ranges = parse_ranges(first_prefixed(self.command("AT+CNMI=?"), "+CNMI"))
         except (ModemError, ProtocolError):
             ranges = []
         tries: list[tuple[int, int, int, int, int]] = []
@@ -400,10 +408,3 @@ class Modem:
         except ModemError as exc:
             event = Unreadable(str(exc), storage, item.index)
         return StoredMessage(storage, item.index, item.stat, event)
-
-
-def _value(lines: list[str], prefix: str) -> str:
-    for line in lines:
-        if line.upper().startswith(prefix + ":"):
-            return line[len(prefix) + 1 :].strip()
-    raise ProtocolError(f"no {prefix} line in the response")

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import select
+import termios
 
 import serial
 
 from modem.errors import ModemGone
 
 READ_CHUNK = 4096
+# termios.error (tcdrain on a hung-up pty) is not an OSError.
+_PORT_ERRORS = (serial.SerialException, OSError, ValueError, TypeError, termios.error)
 
 
 class SerialPort:
@@ -43,7 +46,7 @@ class SerialPort:
             if not ready:
                 return b""
             data = port.read(READ_CHUNK)
-        except (serial.SerialException, OSError, ValueError, TypeError) as exc:
+        except _PORT_ERRORS as exc:
             self.close()
             raise ModemGone(f"{self.device} went away: {_reason(exc)}") from None
         if not data:
@@ -57,7 +60,7 @@ class SerialPort:
         try:
             port.write(data)
             port.flush()
-        except (serial.SerialException, OSError, ValueError, TypeError) as exc:
+        except _PORT_ERRORS as exc:
             self.close()
             raise ModemGone(f"{self.device} went away: {_reason(exc)}") from None
 

@@ -14,6 +14,19 @@ from modem.errors import ProtocolError
 _STORAGE = re.compile(r"[A-Z][A-Z0-9_]+")
 
 
+def prefixed(lines: list[str], prefix: str) -> list[str]:
+    """The text after ``prefix:`` of each line that carries it (``+CMGR:"REC READ"`` too)."""
+    marker = prefix.upper() + ":"
+    return [line[len(marker) :].strip() for line in lines if line.upper().startswith(marker)]
+
+
+def first_prefixed(lines: list[str], prefix: str) -> str:
+    values = prefixed(lines, prefix)
+    if not values:
+        raise ProtocolError(f"no {prefix} line in the response")
+    return values[0]
+
+
 def split_params(text: str) -> list[str]:
     """``2,1,"5E25","605F"`` → ``['2', '1', '5E25', '605F']``.
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from modem.at.framing import Final, Info, Item, Prompt, Splitter, Unsolicited
-from modem.errors import CommandError, ModemTimeout, ProtocolError, coded_error
+from modem.at.parse import first_prefixed
+from modem.errors import CommandError, ModemTimeout, coded_error
 from modem.masking import mask_traffic
 
 logger = logging.getLogger(__name__)
@@ -25,7 +26,6 @@ CTRL_Z = b"\x1a"
 ESC = b"\x1b"
 _SAFE_COMMAND = re.compile(r"AT[\x20-\x7e]*", re.IGNORECASE)
 _HEX_PAYLOAD = re.compile(r"[0-9A-F]+")
-_NAMED_LINE = re.compile(r"^[+^$%#*][A-Z0-9_]+:", re.IGNORECASE)
 READ_SLICE = 0.5  # longest single blocking read, so deadlines are checked often
 
 
@@ -51,29 +51,8 @@ class Response:
     lines: list[str] = field(default_factory=list)
     final: str = "OK"
 
-    def values(self, prefix: str) -> list[str]:
-        """The text after ``prefix:`` of each line that carries it."""
-        prefix = prefix.upper()
-        out = []
-        for line in self.lines:
-            if line.upper().startswith(prefix):
-                rest = line[len(prefix) :]
-                if rest.startswith(":"):
-                    out.append(rest[1:].strip())
-        return out
-
     def value(self, prefix: str) -> str:
-        values = self.values(prefix)
-        if not values:
-            raise ProtocolError(f"no {prefix} line in the response")
-        return values[0]
-
-    def text(self) -> str:
-        """The lines that carry no ``+NAME:`` prefix (model names, IMEIs...)."""
-        plain = [ln.strip() for ln in self.lines if not _NAMED_LINE.match(ln)]
-        if not plain:
-            raise ProtocolError("empty response")
-        return plain[0]
+        return first_prefixed(self.lines, prefix)
 
 
 class AtSession:

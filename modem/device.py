@@ -165,17 +165,20 @@ class Modem:
         self.identity = read_identity(self)
         logger.info("%s: ready (storage %s, reports %s)", self.name, self.storage, self.report_mode)
 
-    def command(self, command: str, timeout: float | None = None) -> list[str]:
+    def command(
+        self, command: str, timeout: float | None = None, *, answered_by: str | None = None
+    ) -> list[str]:
         """Run one AT command and return its information lines."""
         session = self._require()
-        return session.command(command, timeout or self.timeouts.command).lines
+        timeout = timeout or self.timeouts.command
+        return session.command(command, timeout, answered_by=answered_by).lines
 
     # -- state -----------------------------------------------------------------------
 
     def sim_state(self) -> str:
         """``READY``, ``SIM PIN``, ``SIM PUK``…, as ``+CPIN?`` says (TS 27.007 §8.3)."""
         try:
-            lines = self.command("AT+CPIN?")
+            lines = self.command("AT+CPIN?", answered_by="+CPIN")
         except CmeError as exc:
             if exc.code == 10:
                 raise SimError("no SIM card in the modem") from None

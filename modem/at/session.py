@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from modem.at.framing import Final, Info, Item, Prompt, Splitter, Unsolicited
-from modem.at.parse import first_prefixed
+from modem.at.parse import first_prefixed, prefixed
 from modem.errors import CommandError, ModemTimeout, coded_error
 from modem.masking import mask_traffic
 
@@ -27,6 +27,7 @@ ESC = b"\x1b"
 _SAFE_COMMAND = re.compile(r"AT[\x20-\x7e]*", re.IGNORECASE)
 _HEX_PAYLOAD = re.compile(r"[0-9A-F]+")
 READ_SLICE = 0.5  # longest single blocking read, so deadlines are checked often
+ANSWER_GRACE = 0.5  # how long to wait for a final result that may never come
 
 
 class Transport(Protocol):
@@ -76,9 +77,15 @@ class AtSession:
         self.name = name
         self.recent: deque[str] = deque(maxlen=history)
 
-    def command(self, command: str, timeout: float = 5.0) -> Response:
-        """Send one command and return its response; raise on an error result."""
-        return self._run(command, None, timeout, timeout)
+    def command(
+        self, command: str, timeout: float = 5.0, *, answered_by: str | None = None
+    ) -> Response:
+        """Send one command and return its response; raise on an error result.
+
+        ``answered_by``: a prefix whose line is the whole answer even if no final result
+        follows (old Wavecom firmware answers ``AT+CPIN?`` with ``+CPIN: READY`` alone).
+        """
+        return self._run(command, None, timeout, timeout, answered_by)
 
     def command_with_payload(
         self, command: str, payload: str, *, prompt_timeout: float = 5.0, timeout: float = 60.0
@@ -110,7 +117,12 @@ class AtSession:
         return "\n".join(self.recent)
 
     def _run(
-        self, command: str, payload: str | None, first_timeout: float, timeout: float
+        self,
+        command: str,
+        payload: str | None,
+        first_timeout: float,
+        timeout: float,
+        answered_by: str | None = None,
     ) -> Response:
         if not _SAFE_COMMAND.fullmatch(command):
             raise ValueError("an AT command is one line of printable ASCII starting with AT")
@@ -125,7 +137,12 @@ class AtSession:
             response = Response()
             deadline = self._clock.monotonic() + first_timeout
             while True:
-                item = self._next_item(deadline, command)
+                try:
+                    item = self._next_item(deadline, command)
+                except ModemTimeout:
+                    if answered_by and prefixed(response.lines, answered_by):
+                        return response
+                    raise
                 if isinstance(item, Prompt) and payload is not None:
                     self._splitter.expect_echo(payload)
                     self.payload_written = True
@@ -135,6 +152,8 @@ class AtSession:
                 elif isinstance(item, Info):
                     self._log("<", item.text)
                     response.lines.append(item.text)
+                    if answered_by and item.text.upper().startswith(answered_by + ":"):
+                        deadline = min(deadline, self._clock.monotonic() + ANSWER_GRACE)
                 elif isinstance(item, Final):
                     response.final = item.text
                     self._log("<", item.text)

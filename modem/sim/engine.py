@@ -26,6 +26,7 @@ from modem.sim.cmdline import Command, CommandSyntaxError, parse_line
 from modem.sim.faults import FAULT_SENDER, Faults
 from modem.sim.identity import TEST_PLMN, Identity
 from modem.sim.network import Inbound, NetworkSide
+from modem.sim.profile import Profile
 from modem.sim.replies import CME_NOT_SUPPORTED, AtFailure, Entry, Hook, Reply, cme, cms
 from modem.sim.settings import Settings
 from modem.sim.storage import Memory, SentPart, make_memories
@@ -62,6 +63,7 @@ class SimModem(NetworkSide):
     ``auto_report_delay`` seconds after a part that asked for a report, None for none;
     ``unknown_command`` is how an unknown command is refused: "error" (plain ERROR, as V.250
     says), "cme" (+CME ERROR: 4 when AT+CMEE is on) or "huawei" (COMMAND NOT SUPPORT);
+    ``profile`` is a real device's recorded answers (see ``modem.sim.profile``);
     ``seed`` makes noise and shuffled part orders reproducible; ``wall_clock`` gives the
     service centre's time stamps.
     """
@@ -89,6 +91,7 @@ class SimModem(NetworkSide):
         name: str = "sim",
         now: float = 0.0,
         unknown_command: Literal["error", "cme", "huawei"] = "error",
+        profile: Mapping[str, Any] | None = None,
     ) -> None:
         if not 0 <= rssi <= 31 and rssi != 99:
             raise ValueError("rssi must be 0..31 or 99 (TS 27.007 §8.5)")
@@ -115,6 +118,7 @@ class SimModem(NetworkSide):
         self.register_delay = register_delay
         self.name = name
         self.unknown_command = unknown_command
+        self.profile = Profile(profile) if profile is not None else None
         self.memories: dict[str, Memory] = make_memories(capacity)
         self.faults = Faults()
         self.settings = Settings()
@@ -283,6 +287,10 @@ class SimModem(NetworkSide):
             self._out += b"\r\n> "  # text mode: a new prompt for every line of the text
 
     def _run_line(self, body: str, now: float) -> None:
+        canned = self.profile.reply(body, self.sim_state) if self.profile else None
+        if canned is not None:
+            self.dispatch(canned, now)
+            return
         reply = Reply()
         try:
             for command in parse_line(body):

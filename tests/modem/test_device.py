@@ -12,7 +12,7 @@ from modem.device import Modem, Timeouts
 from modem.errors import CmsError, ModemGone, ModemTimeout, SimError, SubmitUnknown
 from modem.events import Event, MessageReceived, MessageWaiting, ReportReceived
 from modem.sim import SimBank, SimHandle
-from tests.interop import load
+from tests.interop import load, load_param
 
 FAST = Timeouts(command=2.0, sync=0.5, prompt=2.0, send=3.0, sim_ready=3.0, listing=5.0)
 WAIT = 10.0  # generous deadline for something the emulator does within milliseconds
@@ -334,3 +334,43 @@ def test_it_never_enters_a_puk(make_sim_bank: Callable[..., SimBank]) -> None:
 def test_it_refuses_a_malformed_pin(pin: str) -> None:
     with pytest.raises(ValueError):
         Modem("/dev/null", pin=pin)
+
+
+# -- real devices' recorded answers -----------------------------------------------------
+
+PROFILES = load_param("gsmmodem-fakemodem-profiles.json", "profiles")
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p["profile"])
+def test_it_works_with_real_devices_answers(
+    make_sim_bank: Callable[..., SimBank], profile: dict
+) -> None:
+    sim = make_sim_bank(1, profile=profile)[0]
+    modem = Modem(sim.device_path, timeouts=FAST)
+    modem.open()
+    try:
+        identity = modem.identity
+        recorded = profile["responses"]
+        if "AT+CGMM" in recorded:
+            assert identity.model == recorded["AT+CGMM"][0].strip()
+        assert identity.imei == recorded.get("AT+CGSN", [sim.imei])[0]
+        (reference,) = modem.send("+15550123", "hello from a real firmware")
+        sim.inject("+15550199", "and back")
+        texts = [s.event.message.text for s in modem.list_messages()]
+    finally:
+        modem.close()
+    assert [p.reference for p in sim.outbox()] == [reference]
+    assert texts == ["and back"]
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p["profile"])
+def test_it_asks_for_the_pin_on_real_devices(
+    make_sim_bank: Callable[..., SimBank], profile: dict
+) -> None:
+    sim = make_sim_bank(1, profile=profile, pin="2468")[0]
+    modem = Modem(sim.device_path, pin="2468", timeouts=FAST)
+    modem.open()
+    try:
+        assert modem.sim_state() == "READY"
+    finally:
+        modem.close()

@@ -195,3 +195,17 @@ def test_it_splits_real_device_captures(capture: dict, chunking: str) -> None:
     assert items[-1] == Final("OK")
     expected = [line.strip() for line in answer if line.strip() and line.strip() != "OK"]
     assert [i.text for i in items[:-1]] == expected
+
+
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda c: c["file"])
+def test_it_splits_real_captures_with_urcs_interleaved(capture: dict) -> None:
+    command, *answer = capture["lines"]
+    urc = '+CMTI: "SM",9'
+    answer_lines = "".join(f"\r\n{line}\r\n\r\n{urc}" for line in answer)
+    data = (command + "\r" + answer_lines + "\r\n").encode()
+    for items in every_split(data, command):
+        assert items.count(Unsolicited("+CMTI", urc)) == len(answer)
+        rest = [i for i in items if not isinstance(i, Unsolicited)]
+        assert rest[-1] == Final("OK")
+        expected = [line.strip() for line in answer if line.strip() and line.strip() != "OK"]
+        assert [i.text for i in rest[:-1]] == expected

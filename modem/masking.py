@@ -9,13 +9,10 @@ _HEX_RUN = re.compile(r"[0-9A-Fa-f]{16,}")
 
 
 def mask_number(number: str) -> str:
-    """``+447700900123`` → ``+44*******123``: enough to tell lines apart, not to dial."""
-    digits = number.lstrip("+")
-    if len(digits) <= 5:
+    """``+447700900123`` → ``+*********123``: all but the last 3 digits hidden (DESIGN.md)."""
+    if len(number) <= 3:
         return "*" * len(number)
-    head = "+" if number.startswith("+") else ""
-    keep_front = 2 if len(digits) > 8 else 0
-    return head + digits[:keep_front] + "*" * (len(digits) - keep_front - 3) + digits[-3:]
+    return re.sub(r"[0-9A-Za-z]", "*", number[:-3]) + number[-3:]
 
 
 def mask_traffic(line: str) -> str:

@@ -63,10 +63,3 @@ def numbered_identity(index: int) -> Identity:
         iccid=iccid_body + luhn_digit(iccid_body),
         number=f"+1{area}555{100 + index % 100:04d}",
     )
-
-
-def mask_number(number: str) -> str:
-    """Keep only the last 3 digits of a phone number, for logs."""
-    if len(number) <= 3:
-        return "*" * len(number)
-    return re.sub(r"\d", "*", number[:-3]) + number[-3:]

@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from modem.errors import PduError
+from modem.masking import mask_number
 from modem.pdu import Deliver, encode_deliver, encode_status_report
 from modem.sim import commands, listing
 from modem.sim.faults import FAULT_NAMES, FaultError, Faults
-from modem.sim.identity import mask_number
 from modem.sim.pdus import decode_pdu, describe, tpdu_length
 from modem.sim.replies import Hook
 from modem.sim.settings import Settings

@@ -13,6 +13,7 @@ import pytest
 from modem.at.framing import Unsolicited
 from modem.at.session import AtSession
 from modem.errors import CmeError, CmsError, CommandError, ModemGone, ModemTimeout
+from modem.masking import mask_number, mask_traffic
 from modem.serial_port import SerialPort
 
 
@@ -193,3 +194,9 @@ def test_it_keeps_a_masked_history_without_pdus(
     history = session.dump_recent()
     assert "447700900123" not in history
     assert "123" in history
+
+
+def test_it_masks_all_but_the_last_three_digits() -> None:
+    assert mask_number("+447700900123") == "+*********123"
+    assert "0011000B91" not in mask_traffic("0011000B915155103200F0000005C8329BFD06")
+    assert mask_traffic("\x1b[2Jhi") == "\\x1b[2Jhi"

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from modem.masking import mask_number
 from modem.sim import SimBank, SimHandle, numbered_identity
-from modem.sim.identity import luhn_valid, mask_number
+from modem.sim.identity import luhn_valid
 from tests.modem.sim.serial_helpers import command, open_port, read_until
 
 

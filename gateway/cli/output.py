@@ -18,6 +18,11 @@ def _escape_invisible(text: str) -> str:
     )
 
 
+def terminal_safe(text: str) -> str:
+    """Text for a terminal: control and format characters shown escaped, never obeyed."""
+    return _escape_invisible(text)
+
+
 def safe_json(value: Any) -> str:
     return _escape_invisible(json.dumps(value, ensure_ascii=False, default=str))
 

@@ -1,0 +1,79 @@
+"""``smsgw init``: the data directory, the config, the master key and the schema."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from gateway.cli.context import config_path, load
+from gateway.config import Config, render_default_config
+from gateway.crypto import MasterKey, create_master_key, load_master_key
+from gateway.store import make_engine, migrate, session_factory
+from gateway.vault import Vault
+
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the database and keys live (default /var/lib/smsgw).",
+)
+
+
+@click.command()
+@data_dir_option
+@click.pass_context
+def init(ctx: click.Context, data_dir: Path | None) -> None:
+    """Create the data directory, config, master key and database. Safe to run twice."""
+    for line in initialise(ctx, data_dir):
+        click.echo(line)
+
+
+def initialise(ctx: click.Context, data_dir: Path | None) -> list[str]:
+    """Make whatever is missing; return what was made (and what was already there)."""
+    report = []
+    path = config_path(ctx, data_dir)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = render_default_config()
+        if data_dir is not None:
+            text = f'data_dir = "{_toml_string(data_dir.resolve())}"\n\n' + text
+        path.write_text(text, encoding="utf-8")
+        report.append(f"config       {path} (created; edit it to add your modems)")
+    else:
+        report.append(f"config       {path} (exists)")
+    config = load(ctx, data_dir)
+    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    report.append(f"data dir     {config.data_dir}")
+    if config.master_key_path.exists():
+        master = load_master_key(config.master_key_path)
+        report.append(f"master key   {config.master_key_path} (exists, kept)")
+    else:
+        master = create_master_key(config.master_key_path)
+        report.append(f"master key   {config.master_key_path} (created, mode 0600)")
+    report.append(f"database     {_describe(config)} (schema up to date)")
+    prepare_database(config, master)
+    if os.environ.get("SMSGW_CONFIG") is None and path.parent == config.data_dir:
+        report.append(f"next         export SMSGW_CONFIG={path}")
+    return report
+
+
+def prepare_database(config: Config, master: MasterKey) -> None:
+    engine = make_engine(config.database_url)
+    try:
+        migrate(engine)
+        sessions = session_factory(engine)
+        with sessions() as session:
+            Vault(master, sessions).ensure_index_key(session)
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+def _describe(config: Config) -> str:
+    url = config.database_url
+    return url.split("@")[-1] if "@" in url else url  # never print a password
+
+
+def _toml_string(path: Path) -> str:
+    return str(path).replace("\\", "\\\\").replace('"', '\\"')

@@ -1,0 +1,70 @@
+"""Periodic and start-up chores of the worker: scheduled sends, expiry, crash recovery."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.lifecycle import record
+from gateway.models import Message, utcnow
+
+ACTOR = "worker"
+
+
+@dataclass(frozen=True)
+class Recovered:
+    unknown: int  # were in ``sending``: handed to a modem, outcome never recorded
+    requeued: int  # were claimed but never reached AT+CMGS
+
+
+def recover_after_crash(session: Session, *, resend_unknown: bool = False) -> Recovered:
+    """At start-up: nothing accepted is lost, and nothing is sent twice behind anyone's back.
+
+    A message left in ``sending`` may or may not have gone out, so it becomes ``unknown``
+    for a person to look at (or, if the config says so, is queued again).
+    """
+    unknown = 0
+    for message in session.scalars(select(Message).where(Message.status == "sending")):
+        message.claimed_by = None
+        if resend_unknown:
+            record(session, message, "queued", ACTOR, "resent after a crash (config)")
+        else:
+            record(session, message, "unknown", ACTOR, "worker stopped during AT+CMGS")
+        unknown += 1
+    requeued = 0
+    claimed = select(Message).where(Message.status == "queued", Message.claimed_by.is_not(None))
+    for message in session.scalars(claimed):
+        message.claimed_by = None
+        message.claimed_at = None
+        requeued += 1
+    return Recovered(unknown, requeued)
+
+
+def promote_scheduled(session: Session, now: datetime | None = None) -> int:
+    now = now or utcnow()
+    due = select(Message).where(Message.status == "scheduled", Message.send_at <= now)
+    count = 0
+    for message in session.scalars(due):
+        message.next_attempt_at = now
+        record(session, message, "queued", ACTOR, "send time reached")
+        count += 1
+    return count
+
+
+def expire_queued(session: Session, now: datetime | None = None) -> int:
+    """A message past its expiry fails rather than arriving stale."""
+    now = now or utcnow()
+    stale = select(Message).where(
+        Message.status.in_(("queued", "scheduled")),
+        Message.claimed_by.is_(None),
+        Message.expires_at <= now,
+    )
+    count = 0
+    for message in session.scalars(stale):
+        message.error_code = "expired"
+        record(session, message, "failed", ACTOR, "expired before it could be sent")
+        count += 1
+    return count

@@ -1,0 +1,201 @@
+"""The database tables (SQLAlchemy 2). Customer data lives only in ``*_enc`` columns.
+
+Every personal value — a number, a name, a message body — is AES-GCM ciphertext under the
+contact's own data key (``gateway.crypto``); numbers are found through a blind index. Row
+ids are made here, not by the database, because each ciphertext is bound to its row id.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_id(prefix: str) -> str:
+    """A sortable unique id: 48 bits of milliseconds then 80 random bits (as in ULID)."""
+    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    chars = []
+    for _ in range(26):
+        value, digit = divmod(value, 32)
+        chars.append(_CROCKFORD[digit])
+    return f"{prefix}_{''.join(reversed(chars))}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class DataKeyRow(Base):
+    """A data key, wrapped by the master key. ``wrapped`` is None once destroyed (erasure)."""
+
+    __tablename__ = "data_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # contact | index
+    wrapped: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    master_fingerprint: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    destroyed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class Line(Base):
+    """A business number: one modem with its SIM, by name ("Front desk")."""
+
+    __tablename__ = "lines"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    number: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    device: Mapped[str] = mapped_column(Text)
+    imei: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    imsi: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # ready | busy | backing_off | faulted | gone | offline
+    state: Mapped[str] = mapped_column(String(16), default="offline")
+    state_detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    signal_dbm: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    operator: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    registration: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("data_keys.id"))
+    number_index: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    name_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3))  # out | in
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    line_id: Mapped[str | None] = mapped_column(ForeignKey("lines.id"), nullable=True)
+    via_line_id: Mapped[str | None] = mapped_column(ForeignKey("lines.id"), nullable=True)
+    status: Mapped[str] = mapped_column(String(20))
+    body_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    encoding: Mapped[str] = mapped_column(String(5))
+    segments: Mapped[int] = mapped_column(Integer)
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # 0 interactive … 9 bulk
+    send_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    request_report: Mapped[bool] = mapped_column(Boolean, default=True)
+    concat_reference: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    incomplete: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    received_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (
+        Index("ix_messages_queue", "status", "priority", "next_attempt_at"),
+        Index("ix_messages_created", "created_at"),
+    )
+
+
+class MessagePart(Base):
+    """One SMS of an outbound message, with the reference the modem gave it."""
+
+    __tablename__ = "message_parts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    line_id: Mapped[str | None] = mapped_column(ForeignKey("lines.id"), nullable=True)
+    reference: Mapped[int | None] = mapped_column(Integer, nullable=True)  # TP-MR 0..255
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    report_status: Mapped[int | None] = mapped_column(Integer, nullable=True)  # TP-ST
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    reported_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (Index("ix_parts_report", "line_id", "reference", "sent_at"),)
+
+
+class InboundPart(Base):
+    """A received part of a long message, kept until its message is complete."""
+
+    __tablename__ = "inbound_parts"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    line_id: Mapped[str] = mapped_column(ForeignKey("lines.id"))
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"))
+    group_key: Mapped[str] = mapped_column(String(80), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    text_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime)  # the service centre's time stamp
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class InboundSeen(Base):
+    """Fingerprints of received PDUs: one read twice (crash before delete) is stored once."""
+
+    __tablename__ = "inbound_seen"
+
+    fingerprint: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class MessageEvent(Base):
+    """The archive: every status change of a message, who or what made it, and when."""
+
+    __tablename__ = "message_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(20))
+    previous: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)  # never personal data

@@ -1,0 +1,341 @@
+"""One thread per modem: it alone touches that modem's port.
+
+The loop sends when there is work and the modem's rate allows, and otherwise listens for
+what the modem reports. Each unit of work is its own transaction: ``send_one``,
+``receive_stored``, ``sweep``, ``check_health``. Errors are caught here, by family, and
+turned into the line's state; a message's fate is decided in ``gateway.outbound``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from gateway.app import Gateway
+from gateway.config import ModemConfig
+from gateway.contacts import contact_number
+from gateway.inbound import receive
+from gateway.lifecycle import record
+from gateway.models import Contact, Line, Message
+from gateway.outbound import (
+    claim_next,
+    finish_sent,
+    part_sent,
+    release,
+    send_failed,
+    sent_parts,
+    start_sending,
+)
+from gateway.reports import apply_report
+from gateway.wake import WorkSignal
+from modem.device import Modem, StoredMessage, Timeouts
+from modem.errors import ModemError, ModemGone, ModemTimeout, PduError, SimError, SubmitUnknown
+from modem.events import (
+    Event,
+    MessageReceived,
+    MessageWaiting,
+    RegistrationChanged,
+    ReportReceived,
+    Unreadable,
+)
+from modem.locate import DEFAULT_PATTERNS, candidate_devices
+from modem.pdu import encode_submit
+
+logger = logging.getLogger(__name__)
+
+LISTEN_SLICE = 0.02  # how long to listen to the modem between looks for work
+IDLE_CLAIM_EVERY = 1.0  # look at the queue this often even without a nudge (retries, send_at)
+REOPEN_AFTER = 5.0  # seconds between attempts to find a modem that is gone
+FAULT_PAUSE = 30.0  # a modem-level fault takes the modem out of rotation this long
+
+
+class ModemRunner:
+    def __init__(
+        self,
+        gateway: Gateway,
+        modem_config: ModemConfig,
+        line_id: str,
+        work: WorkSignal,
+        stopping: threading.Event,
+        *,
+        worker_name: str = "worker",
+        timeouts: Timeouts | None = None,
+    ) -> None:
+        self.gateway = gateway
+        self.modem_config = modem_config
+        self.line_id = line_id
+        self.work = work
+        self.stopping = stopping
+        self.name = f"{worker_name}/{modem_config.line}"
+        self.modem = Modem(
+            modem_config.device,
+            pin=modem_config.read_pin(),
+            name=modem_config.line,
+            timeouts=timeouts or Timeouts(),
+        )
+        self.interval = 60.0 / modem_config.rate_per_minute
+        self.state = ""
+        self._next_send = 0.0
+        self._seen_work = -1
+        self._last_claim = 0.0
+        self._next_sweep = 0.0
+        self._next_health = 0.0
+        self._paused_until = 0.0
+        self._thread = threading.Thread(target=self.run, name=f"modem-{modem_config.line}")
+
+    # -- thread ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def run(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                self.step()
+        finally:
+            self.modem.close()
+            self._set_state("offline")
+
+    def step(self) -> None:
+        """One turn of the loop; every modem error ends here and becomes a line state."""
+        try:
+            if not self.modem.is_open:
+                self._open()
+                return
+            now = time.monotonic()
+            if now >= self._next_sweep:
+                self.sweep()
+            if now >= self._next_health:
+                self.check_health()
+            may_send = now >= self._paused_until and now >= self._next_send
+            if may_send and self._work_maybe() and self.send_one():
+                self._next_send = time.monotonic() + self.interval
+                return
+            self.handle(self.modem.poll(LISTEN_SLICE))
+        except ModemTimeout:
+            self._set_state("faulted", "modem stopped answering; reopening")
+            self._recover(self.modem.recover)
+        except ModemGone:
+            self._set_state("gone", "device went away; looking for it by IMEI")
+            self._recover(self._reconnect)
+        except SimError as exc:
+            self._set_state("faulted", str(exc))
+            self.modem.close()
+            self.stopping.wait(FAULT_PAUSE)
+        except ModemError as exc:
+            logger.warning("%s: %s", self.name, exc)
+            self._set_state("backing_off", str(exc))
+            self.stopping.wait(1.0)
+
+    def _open(self) -> None:
+        try:
+            if self.modem.identity is not None:
+                self._reconnect()  # known by IMEI: it may be back under another name
+            else:
+                self.modem.open()
+        except SimError as exc:
+            self._set_state("faulted", str(exc))
+            self.stopping.wait(FAULT_PAUSE)
+            return
+        except ModemError as exc:
+            self._set_state("gone", f"cannot use the modem: {exc}")
+            self.stopping.wait(REOPEN_AFTER)
+            return
+        self._record_identity()
+        self._set_state("ready")
+        self._next_sweep = 0.0  # messages that arrived while we were away come first
+        self._next_health = 0.0
+
+    def _recover(self, action: Callable[[], object]) -> None:
+        try:
+            action()
+        except ModemError as exc:
+            logger.warning("%s: recovery failed: %s", self.name, exc)
+            self.modem.close()
+            self.stopping.wait(REOPEN_AFTER)
+            return
+        self._record_identity()
+        self._set_state("ready")
+
+    def _reconnect(self) -> str:
+        device = self.modem_config.device
+        patterns = DEFAULT_PATTERNS
+        if not device.startswith("/dev/"):
+            patterns = (*patterns, str(Path(device).parent / "*"))
+        return self.modem.reconnect(candidate_devices(patterns))
+
+    def _work_maybe(self) -> bool:
+        return (
+            self.work.generation != self._seen_work
+            or time.monotonic() - self._last_claim >= IDLE_CLAIM_EVERY
+        )
+
+    # -- units of work ------------------------------------------------------------------
+
+    def send_one(self) -> bool:
+        """Claim one message and send it; False when there was nothing to send."""
+        generation = self.work.generation
+        self._last_claim = time.monotonic()
+        with self.gateway.sessions() as session:
+            message = claim_next(session, self.name, [self.line_id])
+            if message is None:
+                self._seen_work = generation
+                return False
+            self._set_state("busy")
+            try:
+                self._send(session, message)
+            finally:
+                self._set_state("ready")
+        return True
+
+    def _send(self, session: Session, message: Message) -> None:
+        vault = self.gateway.vault
+        contact = session.get(Contact, message.contact_id)
+        if contact is None:  # pragma: no cover - foreign keys prevent it
+            raise LookupError("message without contact")
+        try:
+            number = contact_number(vault, contact)
+            body = vault.decrypt(message.body_enc, "messages", "body", message.id)
+            pdus = encode_submit(
+                number,
+                body,
+                request_status_report=message.request_report,
+                concat_reference=message.concat_reference or 0,
+            )
+        except (PduError, LookupError) as exc:
+            release(session, message)
+            record(session, message, "failed", self.name, f"cannot encode: {type(exc).__name__}")
+            session.commit()
+            return
+        done = sent_parts(session, message)  # a retry sends only the parts still missing
+        start_sending(session, message, self.line_id, self.name)
+        session.commit()
+        try:
+            for sequence, pdu in enumerate(pdus, start=1):
+                if sequence in done:
+                    continue
+                reference = self.modem.send_pdu(pdu)
+                part_sent(session, message, sequence, reference, self.line_id)
+                session.commit()
+        except SubmitUnknown:
+            record(session, message, "unknown", self.name, "no answer after AT+CMGS")
+            message.claimed_by = None
+            session.commit()
+            raise
+        except ModemError as exc:
+            send_failed(session, message, exc, self.gateway.config, self.name)
+            session.commit()
+            if exc.fault and not isinstance(exc, ModemGone):
+                self._paused_until = time.monotonic() + FAULT_PAUSE
+                self._set_state("backing_off", f"modem fault: {exc}")
+                return
+            if isinstance(exc, ModemTimeout | ModemGone):
+                raise
+            return
+        finish_sent(session, message, self.name)
+        session.commit()
+
+    def handle(self, events: list[Event]) -> None:
+        for event in events:
+            if isinstance(event, MessageWaiting):
+                self.receive_stored(self.modem.read_message(event.index, event.storage))
+            elif isinstance(event, MessageReceived | ReportReceived):
+                self._store_event(event)
+            elif isinstance(event, RegistrationChanged):
+                self._next_health = 0.0
+            elif isinstance(event, Unreadable):
+                logger.warning("%s: unreadable message at %s: %s", self.name, event.index,
+                               event.reason)  # fmt: skip
+
+    def receive_stored(self, stored: StoredMessage) -> None:
+        """Commit a stored message or report, then delete it from the modem."""
+        if isinstance(stored.event, Unreadable):
+            # Kept on the SIM for a person to look at; never deleted unread.
+            logger.warning("%s: unreadable stored message %d", self.name, stored.index)
+            return
+        self._store_event(stored.event)
+        self.modem.delete_message(stored.index, stored.storage)
+
+    def _store_event(self, event: MessageReceived | ReportReceived) -> None:
+        config = self.gateway.config
+        with self.gateway.sessions() as session:
+            if isinstance(event, MessageReceived):
+                receive(
+                    session,
+                    self.gateway.vault,
+                    self.line_id,
+                    event.message,
+                    config.numbers.default_region,
+                )
+            else:
+                apply_report(
+                    session,
+                    self.gateway.vault,
+                    self.line_id,
+                    event.report,
+                    default_region=config.numbers.default_region,
+                    window_hours=config.inbound.report_window_hours,
+                )
+            session.commit()
+
+    def sweep(self) -> None:
+        """List the modem's storage: messages whose notification was lost, or that came
+        while the worker was down, are received here."""
+        self._next_sweep = time.monotonic() + self.gateway.config.inbound.poll_seconds
+        for stored in self.modem.list_messages():
+            self.receive_stored(stored)
+        if self.modem.report_mode == "stored":
+            for stored in self.modem.list_messages("SR"):
+                self.receive_stored(stored)
+
+    def check_health(self) -> None:
+        self._next_health = time.monotonic() + self.gateway.config.worker.health_seconds
+        signal = self.modem.signal()
+        registration = self.modem.registration()
+        operator = self.modem.operator() if registration.registered else None
+        with self.gateway.sessions() as session:
+            line = session.get(Line, self.line_id)
+            if line is not None:
+                line.signal_dbm = signal.dbm
+                line.registration = registration.status
+                line.operator = operator
+                line.updated_at = datetime.now(UTC)
+                session.commit()
+
+    # -- line state -------------------------------------------------------------------
+
+    def _set_state(self, state: str, detail: str | None = None) -> None:
+        # ready <-> busy flips with every message: kept in memory, not worth a commit each.
+        quiet = state in ("ready", "busy") and self.state in ("ready", "busy")
+        self.state = state
+        if quiet:
+            return
+        if detail:
+            logger.info("%s: %s (%s)", self.name, state, detail)
+        with self.gateway.sessions() as session:
+            line = session.get(Line, self.line_id)
+            if line is not None:
+                line.state = state
+                line.state_detail = detail
+                line.updated_at = datetime.now(UTC)
+                session.commit()
+
+    def _record_identity(self) -> None:
+        identity = self.modem.identity
+        with self.gateway.sessions() as session:
+            line = session.get(Line, self.line_id)
+            if line is not None and identity is not None:
+                line.device = self.modem.device
+                line.imei = identity.imei
+                line.imsi = identity.imsi
+                line.number = line.number or identity.number
+                session.commit()

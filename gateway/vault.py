@@ -1,0 +1,103 @@
+"""The store's side of encryption: data-key rows, the blind-index key, per-row ciphertexts.
+
+One ``Vault`` per process holds the master key and a cache of unwrapped data keys; it
+reads wrapped keys with short sessions of its own, so a caller's transaction never waits
+on key loading.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import threading
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.crypto import (
+    CryptoError,
+    Keyring,
+    MasterKey,
+    blind_index,
+    new_data_key,
+    wrap_key,
+)
+from gateway.models import DataKeyRow, utcnow
+
+_E164 = re.compile(r"\+[1-9]\d{1,14}")
+
+
+class Vault:
+    def __init__(self, master: MasterKey, sessions: sessionmaker[Session]) -> None:
+        self.master = master
+        self._sessions = sessions
+        self.keyring = Keyring(master, self._load_wrapped)
+        self._index_key: bytes | None = None
+        self._lock = threading.Lock()
+
+    def _load_wrapped(self, key_id: int) -> tuple[bytes, str | None]:
+        with self._sessions() as session:
+            row = session.get(DataKeyRow, key_id)
+        if row is None or row.wrapped is None:
+            raise CryptoError(f"data key {key_id} was destroyed")
+        return row.wrapped, row.master_fingerprint
+
+    def new_key(self, session: Session, purpose: str = "contact") -> int:
+        """Create a data key in the caller's transaction and return its id."""
+        row = DataKeyRow(purpose=purpose, wrapped=None, master_fingerprint=self.master.fingerprint)
+        session.add(row)
+        session.flush()  # the id is part of the wrapping's associated data
+        key = new_data_key()
+        row.wrapped = wrap_key(self.master, row.id, key)
+        self.keyring.add(row.id, key)
+        return row.id
+
+    def ensure_index_key(self, session: Session) -> None:
+        """Create the blind-index key once (``smsgw init``); it never changes afterwards."""
+        exists = session.scalar(select(DataKeyRow.id).where(DataKeyRow.purpose == "index"))
+        if exists is None:
+            self.new_key(session, "index")
+
+    def index(self, sender: str) -> bytes:
+        """The blind index of a contact: how it is found without decrypting.
+
+        A phone number in E.164; an alphanumeric sender ("MyBank") or a short code is
+        indexed under its own domain so it can never equal a number's index.
+        """
+        if _E164.fullmatch(sender):
+            return blind_index(self._load_index_key(), sender)
+        return self.fingerprint("sender", sender)
+
+    def fingerprint(self, domain: str, text: str) -> bytes:
+        """A keyed hash of any text (de-duplication), separated by ``domain``."""
+        message = f"{domain}\0{text}".encode("utf-8", "surrogatepass")
+        return hmac.new(self._load_index_key(), message, hashlib.sha256).digest()
+
+    def _load_index_key(self) -> bytes:
+        with self._lock:
+            if self._index_key is None:
+                with self._sessions() as session:
+                    key_id = session.scalar(
+                        select(DataKeyRow.id)
+                        .where(DataKeyRow.purpose == "index")
+                        .order_by(DataKeyRow.id)
+                    )
+                if key_id is None:
+                    raise CryptoError("no blind-index key: run smsgw init")
+                self._index_key = self.keyring.get(key_id).key
+            return self._index_key
+
+    def encrypt(self, key_id: int, plaintext: str, table: str, column: str, row_id: str) -> bytes:
+        return self.keyring.encrypt(key_id, plaintext, table=table, column=column, row_id=row_id)
+
+    def decrypt(self, blob: bytes, table: str, column: str, row_id: str) -> str:
+        return self.keyring.decrypt(blob, table=table, column=column, row_id=row_id)
+
+    def destroy(self, session: Session, key_id: int) -> None:
+        """Crypto-shredding: every ciphertext under this key becomes unreadable for good."""
+        row = session.get(DataKeyRow, key_id)
+        if row is not None:
+            row.wrapped = None
+            row.destroyed_at = utcnow()
+        self.keyring.forget(key_id)

@@ -1,0 +1,81 @@
+"""Wake the worker the moment there is work: a datagram on a local socket.
+
+The web processes and the CLI write a message and nudge; the worker's modem threads pick
+it up within milliseconds instead of at the next periodic look at the queue.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+from pathlib import Path
+
+
+class WorkSignal:
+    """A generation counter: a modem thread claims again only when something changed."""
+
+    def __init__(self) -> None:
+        self._generation = 0
+        self._lock = threading.Lock()
+
+    def notify(self) -> None:
+        with self._lock:
+            self._generation += 1
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+
+class WakeListener:
+    """Receives nudges on ``path`` and turns each into ``signal.notify()``."""
+
+    def __init__(self, path: Path, signal: WorkSignal) -> None:
+        self.path = path
+        self._signal = signal
+        self._socket: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    def start(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()  # a socket left by a worker that was killed
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(str(self.path))
+        os.chmod(self.path, 0o660)
+        sock.settimeout(0.5)
+        self._socket = sock
+        self._thread = threading.Thread(target=self._run, name="wake-listener", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        assert self._socket is not None
+        while not self._stopping.is_set():
+            try:
+                self._socket.recv(64)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self._signal.notify()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        if self._socket is not None:
+            self._socket.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+def nudge(path: Path) -> bool:
+    """Tell a running worker there is work; False if none is listening (it polls anyway)."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.sendto(b"!", str(path))
+    except OSError:
+        return False
+    return True

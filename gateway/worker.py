@@ -1,0 +1,116 @@
+"""``smsgw worker``: the only process that touches serial ports.
+
+Threads: one ``modem-<line>`` per modem (``gateway.runner``), ``wake-listener`` for nudges
+from other processes, and the main thread for housekeeping (scheduled sends, expiry,
+incomplete inbound messages). SIGTERM stops it gracefully: the AT command in flight
+completes and is recorded before the port closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+from types import FrameType
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.app import Gateway
+from gateway.housekeeping import expire_queued, promote_scheduled, recover_after_crash
+from gateway.inbound import flush_stale_parts
+from gateway.models import Line, new_id
+from gateway.runner import ModemRunner
+from gateway.wake import WakeListener, WorkSignal
+from modem.device import Timeouts
+
+logger = logging.getLogger(__name__)
+
+HOUSEKEEPING_EVERY = 1.0
+
+
+class Worker:
+    def __init__(
+        self, gateway: Gateway, *, name: str | None = None, timeouts: Timeouts | None = None
+    ) -> None:
+        self.gateway = gateway
+        self.timeouts = timeouts
+        self.name = name or socket.gethostname()
+        self.work = WorkSignal()
+        self.stopping = threading.Event()
+        self.runners: list[ModemRunner] = []
+        self._listener = WakeListener(gateway.config.wake_socket_path, self.work)
+
+    def start(self) -> None:
+        with self.gateway.sessions() as session:
+            recovered = recover_after_crash(
+                session, resend_unknown=self.gateway.config.queue.resend_unknown
+            )
+            line_ids = self._sync_lines(session)
+            session.commit()
+        if recovered.unknown or recovered.requeued:
+            logger.warning(
+                "after an unclean stop: %d message(s) now unknown, %d returned to the queue",
+                recovered.unknown,
+                recovered.requeued,
+            )
+        self._listener.start()
+        for modem_config, line_id in zip(self.gateway.config.modems, line_ids, strict=True):
+            runner = ModemRunner(
+                self.gateway,
+                modem_config,
+                line_id,
+                self.work,
+                self.stopping,
+                worker_name=self.name,
+                timeouts=self.timeouts,
+            )
+            self.runners.append(runner)
+            runner.start()
+        logger.info("worker started with %d modem(s)", len(self.runners))
+
+    def _sync_lines(self, session: Session) -> list[str]:
+        """Each configured modem is a line, found by name and kept across restarts."""
+        ids = []
+        for modem_config in self.gateway.config.modems:
+            line = session.scalar(select(Line).where(Line.name == modem_config.line))
+            if line is None:
+                line = Line(id=new_id("ln"), name=modem_config.line, device=modem_config.device)
+                session.add(line)
+            line.device = modem_config.device
+            line.number = modem_config.number or line.number
+            ids.append(line.id)
+        return ids
+
+    def housekeeping(self) -> None:
+        config = self.gateway.config
+        with self.gateway.sessions() as session:
+            promoted = promote_scheduled(session)
+            expire_queued(session)
+            flush_stale_parts(session, self.gateway.vault, config.inbound.part_timeout_seconds)
+            session.commit()
+        if promoted:
+            self.work.notify()
+
+    def run_until_stopped(self) -> None:
+        while not self.stopping.wait(HOUSEKEEPING_EVERY):
+            try:
+                self.housekeeping()
+            except Exception:  # the loop must outlive a failed chore; it is logged
+                logger.exception("housekeeping failed")
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for runner in self.runners:
+            runner.join()
+        self._listener.stop()
+        logger.info("worker stopped")
+
+    def install_signal_handlers(self) -> None:
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            logger.info("signal %d: stopping after the command in flight", signum)
+            self.stopping.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)

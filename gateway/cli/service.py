@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import signal
 from contextlib import ExitStack
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -21,6 +23,7 @@ logger = logging.getLogger(__name__)
 @click.pass_context
 def worker(ctx: click.Context) -> None:
     """Drive the configured modems: send the queue, receive messages and reports."""
+    _exit_on_sigterm()
     config = load(ctx)
     if not config.modems:
         raise click.ClickException("no [[modems]] in the config: nothing to drive")
@@ -45,6 +48,7 @@ def worker(ctx: click.Context) -> None:
 @click.pass_context
 def run(ctx: click.Context, simulate: int, send_delay: float, data_dir: Path | None) -> None:
     """Everything in one process: the worker, with emulated modems if asked (no hardware)."""
+    _exit_on_sigterm()
     if not config_path(ctx, data_dir).exists():
         click.echo("first start: setting up")
         for line in initialise(ctx, data_dir):
@@ -73,6 +77,15 @@ def run(ctx: click.Context, simulate: int, send_delay: float, data_dir: Path | N
         elif not config.modems:
             raise click.ClickException("no [[modems]] in the config; try --simulate 2")
         _run_worker(config)
+
+
+def _exit_on_sigterm() -> None:
+    """Until the worker takes over SIGTERM, it means: clean up and exit quietly."""
+
+    def leave(_signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, leave)
 
 
 def _run_worker(config: Config) -> None:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from gateway.config import Config
 from gateway.contacts import find_or_create_contact
@@ -116,7 +117,7 @@ def claim_next(
     now = now or utcnow()
     for _ in range(5):
         candidate = session.scalar(
-            select(Message.id)
+            select(Message)
             .where(
                 Message.status == "queued",
                 Message.claimed_by.is_(None),
@@ -132,14 +133,18 @@ def claim_next(
         claimed = session.execute(
             update(Message)
             .where(
-                Message.id == candidate, Message.status == "queued", Message.claimed_by.is_(None)
+                Message.id == candidate.id,
+                Message.status == "queued",
+                Message.claimed_by.is_(None),
             )
             .values(claimed_by=worker, claimed_at=now)
             .execution_options(synchronize_session=False)
         )
         session.commit()
         if claimed.rowcount == 1:
-            return session.get(Message, candidate, populate_existing=True)
+            set_committed_value(candidate, "claimed_by", worker)
+            set_committed_value(candidate, "claimed_at", now)
+            return candidate
     return None
 
 

@@ -49,7 +49,6 @@ from modem.pdu import encode_submit
 
 logger = logging.getLogger(__name__)
 
-LISTEN_SLICE = 0.02  # how long to listen to the modem between looks for work
 IDLE_CLAIM_EVERY = 1.0  # look at the queue this often even without a nudge (retries, send_at)
 REOPEN_AFTER = 5.0  # seconds between attempts to find a modem that is gone
 FAULT_PAUSE = 30.0  # a modem-level fault takes the modem out of rotation this long
@@ -88,6 +87,7 @@ class ModemRunner:
         self._next_health = 0.0
         self._paused_until = 0.0
         self._thread = threading.Thread(target=self.run, name=f"modem-{modem_config.line}")
+        work.subscribe(self.modem.wake)
 
     # -- thread ---------------------------------------------------------------------
 
@@ -102,7 +102,7 @@ class ModemRunner:
             while not self.stopping.is_set():
                 self.step()
         finally:
-            self.modem.close()
+            self.modem.release()
             self._set_state("offline")
 
     def step(self) -> None:
@@ -118,9 +118,10 @@ class ModemRunner:
                 self.check_health()
             may_send = now >= self._paused_until and now >= self._next_send
             if may_send and self._work_maybe() and self.send_one():
-                self._next_send = time.monotonic() + self.interval
+                # The rate counts from the start of a send: a slow network does not add to it.
+                self._next_send = now + self.interval
                 return
-            self.handle(self.modem.poll(LISTEN_SLICE))
+            self.handle(self.modem.poll(self._quiet_for(now)))
         except ModemTimeout:
             self._set_state("faulted", "modem stopped answering; reopening")
             self._recover(self.modem.recover)
@@ -173,6 +174,15 @@ class ModemRunner:
             patterns = (*patterns, str(Path(device).parent / "*"))
         return self.modem.reconnect(candidate_devices(patterns))
 
+    def _quiet_for(self, now: float) -> float:
+        """How long to listen before the next thing falls due (a nudge cuts it short)."""
+        due = [self._last_claim + IDLE_CLAIM_EVERY, self._next_sweep, self._next_health]
+        if self._next_send > now:
+            due.append(self._next_send)
+        if self._paused_until > now:
+            due.append(self._paused_until)
+        return max(0.001, min(due) - now)
+
     def _work_maybe(self) -> bool:
         return (
             self.work.generation != self._seen_work
@@ -216,7 +226,8 @@ class ModemRunner:
             record(session, message, "failed", self.name, f"cannot encode: {type(exc).__name__}")
             session.commit()
             return
-        done = sent_parts(session, message)  # a retry sends only the parts still missing
+        # A retry sends only the parts still missing (the phone joins them by reference).
+        done = sent_parts(session, message) if message.attempts else {}
         start_sending(session, message, self.line_id, self.name)
         session.commit()
         try:
@@ -225,7 +236,8 @@ class ModemRunner:
                     continue
                 reference = self.modem.send_pdu(pdu)
                 part_sent(session, message, sequence, reference, self.line_id)
-                session.commit()
+                if sequence < len(pdus):
+                    session.commit()  # each reference is on disk right after its +CMGS
         except SubmitUnknown:
             record(session, message, "unknown", self.name, "no answer after AT+CMGS")
             message.claimed_by = None
@@ -241,7 +253,7 @@ class ModemRunner:
             if isinstance(exc, ModemTimeout | ModemGone):
                 raise
             return
-        finish_sent(session, message, self.name)
+        finish_sent(session, message, self.name)  # with the last part's reference
         session.commit()
 
     def handle(self, events: list[Event]) -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,8 +39,18 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def _alembic() -> tuple[Any, Any]:
+    # Imported only when migrating: Alembic costs ~10 MB of memory that the long-running
+    # worker and web processes, which never migrate, should not carry on a Pi.
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    return command, AlembicConfig
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (safe to run again)."""
+    command, AlembicConfig = _alembic()
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
@@ -52,6 +60,7 @@ def migrate(engine: Engine) -> None:
 
 def revision(engine: Engine, message: str) -> None:
     """For developers: write a new migration from the models (``--autogenerate``)."""
+    command, AlembicConfig = _alembic()
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:

@@ -10,19 +10,29 @@ import contextlib
 import os
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 
 class WorkSignal:
-    """A generation counter: a modem thread claims again only when something changed."""
+    """A generation counter: a modem thread claims again only when something changed.
+
+    ``notify`` also calls every subscriber, which cuts the modem threads' waits short.
+    """
 
     def __init__(self) -> None:
         self._generation = 0
         self._lock = threading.Lock()
+        self._subscribers: list[Callable[[], None]] = []
+
+    def subscribe(self, callback: Callable[[], None]) -> None:
+        self._subscribers.append(callback)
 
     def notify(self) -> None:
         with self._lock:
             self._generation += 1
+        for callback in self._subscribers:
+            callback()
 
     @property
     def generation(self) -> int:

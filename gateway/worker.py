@@ -102,6 +102,7 @@ class Worker:
 
     def stop(self) -> None:
         self.stopping.set()
+        self.work.notify()  # wake the modem threads so they see the stop at once
         for runner in self.runners:
             runner.join()
         self._listener.stop()
@@ -111,6 +112,7 @@ class Worker:
         def on_signal(signum: int, _frame: FrameType | None) -> None:
             logger.info("signal %d: stopping after the command in flight", signum)
             self.stopping.set()
+            self.work.notify()
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)

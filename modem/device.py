@@ -48,6 +48,7 @@ from modem.identity import Identity, read_identity
 from modem.locate import candidate_devices, find_by_imei
 from modem.pdu import EncodedPdu, decode, encode_submit
 from modem.serial_port import SerialPort
+from modem.waker import Waker
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class Modem:
         name: str = "modem",
         timeouts: Timeouts = Timeouts(),
         clock: Clock = time,
-        port_factory: Callable[[str], Transport] = SerialPort,
+        port_factory: Callable[..., Transport] = SerialPort,
     ) -> None:
         if pin is not None and not _PIN.match(pin):
             raise ValueError("a SIM PIN is 4 to 8 digits")
@@ -99,6 +100,7 @@ class Modem:
         self._port: Transport | None = None
         self._session: AtSession | None = None
         self._events: deque[Event] = deque()
+        self._waker = Waker()  # outlives reopened ports, so a wake-up is never lost
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -108,7 +110,7 @@ class Modem:
         With ``initialise=False`` only get its attention (echo off, numeric errors), for
         looking at a modem whose SIM is not ready.
         """
-        port = self._port_factory(self.device)
+        port = self._port_factory(self.device, waker=self._waker)
         open_port = getattr(port, "open", None)
         if open_port is not None:
             open_port()
@@ -127,6 +129,15 @@ class Modem:
         port, self._port, self._session = self._port, None, None
         if port is not None:
             port.close()
+
+    def wake(self) -> None:
+        """Cut a ``poll()`` short from another thread: there is something to send."""
+        self._waker.wake()
+
+    def release(self) -> None:
+        """Close for good (the port and the wake-up pipe)."""
+        self.close()
+        self._waker.close()
 
     @property
     def is_open(self) -> bool:

@@ -13,6 +13,7 @@ import termios
 import serial
 
 from modem.errors import ModemGone
+from modem.waker import Waker
 
 READ_CHUNK = 4096
 # termios.error (tcdrain on a hung-up pty) is not an OSError.
@@ -20,8 +21,9 @@ _PORT_ERRORS = (serial.SerialException, OSError, ValueError, TypeError, termios.
 
 
 class SerialPort:
-    def __init__(self, device: str, *, baudrate: int = 115200) -> None:
+    def __init__(self, device: str, *, baudrate: int = 115200, waker: Waker | None = None) -> None:
         self.device = device
+        self.waker = waker
         self._baudrate = baudrate
         self._port: serial.Serial | None = None
 
@@ -42,8 +44,11 @@ class SerialPort:
     def read(self, timeout: float) -> bytes:
         port = self._require()
         try:
-            ready, _, _ = select.select([port.fileno()], [], [], max(timeout, 0))
-            if not ready:
+            watched = [port.fileno()] if self.waker is None else [port.fileno(), self.waker.fd]
+            ready, _, _ = select.select(watched, [], [], max(timeout, 0))
+            if self.waker is not None and self.waker.fd in ready:
+                self.waker.drain()
+            if port.fileno() not in ready:
                 return b""
             data = port.read(READ_CHUNK)
         except _PORT_ERRORS as exc:

@@ -98,14 +98,18 @@ class AtSession:
         return self._run(command, payload, prompt_timeout, timeout)
 
     def poll(self, timeout: float) -> None:
-        """Wait up to ``timeout`` for unsolicited results; return once some were handled."""
+        """Wait up to ``timeout`` for unsolicited results; return once some were handled,
+        or when the transport's waker is woken (the owner has other work)."""
         deadline = self._clock.monotonic() + timeout
         self._splitter.expect(None)
         seen = self._dispatched
+        waker = getattr(self._transport, "waker", None)
         while True:
             self._drain_idle()
             remaining = deadline - self._clock.monotonic()
             if remaining <= 0 or self._dispatched != seen:
+                return
+            if waker is not None and waker.take():
                 return
             self._read(min(remaining, READ_SLICE))
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from gateway.models import Contact, new_id
+from gateway.models import Contact, new_id, utcnow
 from gateway.vault import Vault
 
 
 def find_contact(session: Session, vault: Vault, e164: str) -> Contact | None:
-    return session.scalar(select(Contact).where(Contact.number_index == vault.index(e164)))
+    # No autoflush: rows waiting in this transaction are written in one batch at commit.
+    with session.no_autoflush:
+        return session.scalar(select(Contact).where(Contact.number_index == vault.index(e164)))
 
 
 def find_or_create_contact(session: Session, vault: Vault, e164: str) -> Contact:
@@ -21,21 +24,22 @@ def find_or_create_contact(session: Session, vault: Vault, e164: str) -> Contact
         return contact
     contact_id = new_id("ct")
     key_id = vault.new_key(session)
-    contact = Contact(
-        id=contact_id,
-        key_id=key_id,
-        number_index=vault.index(e164),
-        number_enc=vault.encrypt(key_id, e164, "contacts", "number", contact_id),
+    values = {
+        "id": contact_id,
+        "key_id": key_id,
+        "number_index": vault.index(e164),
+        "number_enc": vault.encrypt(key_id, e164, "contacts", "number", contact_id),
+        "created_at": utcnow(),
+    }
+    # Another process may add the same number meanwhile: the unique blind index decides,
+    # and the loser uses the winner's row.
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgres_insert
+    session.execute(
+        insert(Contact).values(**values).on_conflict_do_nothing(index_elements=["number_index"])
     )
-    try:
-        with session.begin_nested():
-            session.add(contact)
-    except IntegrityError:
-        # Another process added the same number meanwhile; use theirs.
-        existing = find_contact(session, vault, e164)
-        if existing is None:
-            raise
-        return existing
+    contact = find_contact(session, vault, e164)
+    if contact is None:  # pragma: no cover - the insert or the other process made it
+        raise LookupError("contact vanished")
     return contact
 
 

@@ -51,7 +51,8 @@ logger = logging.getLogger(__name__)
 
 IDLE_CLAIM_EVERY = 1.0  # look at the queue this often even without a nudge (retries, send_at)
 REOPEN_AFTER = 5.0  # seconds between attempts to find a modem that is gone
-FAULT_PAUSE = 30.0  # a modem-level fault takes the modem out of rotation this long
+FAULT_PAUSE = 30.0
+NUMBER_CACHE = 10_000  # a modem-level fault takes the modem out of rotation this long
 
 
 class ModemRunner:
@@ -86,6 +87,7 @@ class ModemRunner:
         self._next_sweep = 0.0
         self._next_health = 0.0
         self._paused_until = 0.0
+        self._numbers: dict[str, str] = {}
         self._thread = threading.Thread(target=self.run, name=f"modem-{modem_config.line}")
         work.subscribe(self.modem.wake)
 
@@ -209,11 +211,8 @@ class ModemRunner:
 
     def _send(self, session: Session, message: Message) -> None:
         vault = self.gateway.vault
-        contact = session.get(Contact, message.contact_id)
-        if contact is None:  # pragma: no cover - foreign keys prevent it
-            raise LookupError("message without contact")
         try:
-            number = contact_number(vault, contact)
+            number = self._number_of(session, message.contact_id)
             body = vault.decrypt(message.body_enc, "messages", "body", message.id)
             pdus = encode_submit(
                 number,
@@ -255,6 +254,19 @@ class ModemRunner:
             return
         finish_sent(session, message, self.name)  # with the last part's reference
         session.commit()
+
+    def _number_of(self, session: Session, contact_id: str) -> str:
+        """A contact's number, decrypted once per worker run (bounded cache)."""
+        number = self._numbers.get(contact_id)
+        if number is None:
+            contact = session.get(Contact, contact_id)
+            if contact is None:
+                raise LookupError("message without contact")
+            number = contact_number(self.gateway.vault, contact)
+            if len(self._numbers) >= NUMBER_CACHE:
+                self._numbers.clear()
+            self._numbers[contact_id] = number
+        return number
 
     def handle(self, events: list[Event]) -> None:
         for event in events:

@@ -12,7 +12,7 @@ import hmac
 import re
 import threading
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.crypto import (
@@ -45,13 +45,25 @@ class Vault:
 
     def new_key(self, session: Session, purpose: str = "contact") -> int:
         """Create a data key in the caller's transaction and return its id."""
-        row = DataKeyRow(purpose=purpose, wrapped=None, master_fingerprint=self.master.fingerprint)
-        session.add(row)
-        session.flush()  # the id is part of the wrapping's associated data
+        # The id is part of the wrapping's associated data, so the row is made first.
+        key_id = session.execute(
+            insert(DataKeyRow)
+            .values(
+                purpose=purpose,
+                wrapped=None,
+                master_fingerprint=self.master.fingerprint,
+                created_at=utcnow(),
+            )
+            .returning(DataKeyRow.id)
+        ).scalar_one()
         key = new_data_key()
-        row.wrapped = wrap_key(self.master, row.id, key)
-        self.keyring.add(row.id, key)
-        return row.id
+        session.execute(
+            update(DataKeyRow)
+            .where(DataKeyRow.id == key_id)
+            .values(wrapped=wrap_key(self.master, key_id, key))
+        )
+        self.keyring.add(key_id, key)
+        return key_id
 
     def ensure_index_key(self, session: Session) -> None:
         """Create the blind-index key once (``smsgw init``); it never changes afterwards."""

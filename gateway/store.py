@@ -32,6 +32,9 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # 1 MiB of page cache per connection (SQLite's default is 2 MiB): the worker holds one
+    # connection per modem thread, and a Pi has little memory to spare.
+    cursor.execute("PRAGMA cache_size=-1024")
     cursor.close()
 
 

@@ -12,6 +12,7 @@ import logging
 import signal
 import socket
 import threading
+import time
 from types import FrameType
 
 from sqlalchemy import select
@@ -28,6 +29,7 @@ from modem.device import Timeouts
 logger = logging.getLogger(__name__)
 
 HOUSEKEEPING_EVERY = 1.0
+SLOW_CHORES_EVERY = 10.0
 
 
 class Worker:
@@ -40,6 +42,7 @@ class Worker:
         self.work = WorkSignal()
         self.stopping = threading.Event()
         self.runners: list[ModemRunner] = []
+        self._next_slow_chores = 0.0
         self._listener = WakeListener(gateway.config.wake_socket_path, self.work)
 
     def start(self) -> None:
@@ -84,11 +87,15 @@ class Worker:
         return ids
 
     def housekeeping(self) -> None:
+        """Scheduled sends every second; expiry and stale parts every ``SLOW_CHORES_EVERY``."""
         config = self.gateway.config
+        now = time.monotonic()
         with self.gateway.sessions() as session:
             promoted = promote_scheduled(session)
-            expire_queued(session)
-            flush_stale_parts(session, self.gateway.vault, config.inbound.part_timeout_seconds)
+            if now >= self._next_slow_chores:
+                self._next_slow_chores = now + SLOW_CHORES_EVERY
+                expire_queued(session)
+                flush_stale_parts(session, self.gateway.vault, config.inbound.part_timeout_seconds)
             session.commit()
         if promoted:
             self.work.notify()

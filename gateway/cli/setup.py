@@ -53,8 +53,8 @@ def initialise(ctx: click.Context, data_dir: Path | None) -> list[str]:
         report.append(f"master key   {config.master_key_path} (created, mode 0600)")
     report.append(f"database     {_describe(config)} (schema up to date)")
     prepare_database(config, master)
-    if os.environ.get("SMSGW_CONFIG") is None and path.parent == config.data_dir:
-        report.append(f"next         export SMSGW_CONFIG={path}")
+    if os.environ.get("SMSGW_CONFIG") is None and path.resolve().parent == config.data_dir:
+        report.append(f"next         export SMSGW_CONFIG={path.resolve()}")
     return report
 
 

@@ -40,9 +40,23 @@ def control(address: str, payload: dict) -> dict:
 
 
 @pytest.fixture
-def sims(data_dir: Path):
+def send_delay() -> float:
+    return 0.02
+
+
+@pytest.fixture
+def sims(data_dir: Path, send_delay: float):
     process = subprocess.Popen(
-        [*SMSGW, "sim", "--modems", "2", "--dir", str(data_dir / "sim"), "--send-delay", "0.02"],
+        [
+            *SMSGW,
+            "sim",
+            "--modems",
+            "2",
+            "--dir",
+            str(data_dir / "sim"),
+            "--send-delay",
+            str(send_delay),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -56,10 +70,7 @@ def sims(data_dir: Path):
         process.stdout.close()
 
 
-@pytest.mark.slow
-def test_it_loses_nothing_and_sends_nothing_twice_when_killed(
-    data_dir: Path, sims: list[dict[str, str]]
-) -> None:
+def write_config(data_dir: Path, sims: list[dict[str, str]]) -> dict[str, str]:
     config_file = data_dir / "smsgw.toml"
     modems = "".join(
         f'[[modems]]\ndevice = "{s["device"]}"\nline = "Line {i}"\nrate_per_minute = 600\n\n'
@@ -72,6 +83,43 @@ def test_it_loses_nothing_and_sends_nothing_twice_when_killed(
     )
     env = {**os.environ, "SMSGW_CONFIG": str(config_file)}
     assert smsgw("init", env=env).returncode == 0
+    return env
+
+
+@pytest.mark.parametrize("send_delay", [1.5])
+def test_it_finishes_and_records_the_send_in_flight_on_sigterm(
+    data_dir: Path, sims: list[dict[str, str]]
+) -> None:
+    env = write_config(data_dir, sims)
+    config_file = Path(env["SMSGW_CONFIG"])
+    gateway = open_gateway(load_config(config_file))
+    try:
+        with gateway.sessions() as session:
+            message = enqueue(
+                session,
+                gateway.vault,
+                gateway.config,
+                SendRequest(to="+12015550123", body="in flight"),
+            )
+            session.commit()
+        worker = subprocess.Popen([*SMSGW, "worker"], env=env, stderr=subprocess.PIPE)
+        try:
+            wait_until(lambda: _status(gateway, message.id) == "sending", 30, "sending")
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(30) == 0
+        finally:
+            worker.stderr.close()
+        assert _status(gateway, message.id) == "sent"
+    finally:
+        gateway.close()
+
+
+@pytest.mark.slow
+def test_it_loses_nothing_and_sends_nothing_twice_when_killed(
+    data_dir: Path, sims: list[dict[str, str]]
+) -> None:
+    env = write_config(data_dir, sims)
+    config_file = Path(env["SMSGW_CONFIG"])
 
     config = load_config(config_file)
     gateway = open_gateway(config)
@@ -131,6 +179,11 @@ def test_it_loses_nothing_and_sends_nothing_twice_when_killed(
         assert sorted(m.body for m in _received(gateway)) == sorted(inbound)
     finally:
         gateway.close()
+
+
+def _status(gateway, message_id: str) -> str:
+    with gateway.sessions() as session:
+        return session.get(Message, message_id).status
 
 
 def _done(gateway) -> int:

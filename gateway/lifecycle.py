@@ -10,10 +10,6 @@ from sqlalchemy.orm import Session
 from gateway.errors import InvalidTransition
 from gateway.models import Message, MessageEvent, utcnow
 
-OUTBOUND = ("pending_approval", "scheduled", "queued", "sending", "sent", "delivered",
-            "undelivered", "failed", "unknown", "blocked", "canceled")  # fmt: skip
-FINAL = frozenset({"delivered", "undelivered", "failed", "unknown", "blocked", "canceled"})
-
 # Which status may follow which (DESIGN.md, "Message lifecycle").
 ALLOWED: dict[str | None, frozenset[str]] = {
     None: frozenset({"pending_approval", "scheduled", "queued", "received"}),

@@ -58,7 +58,7 @@ def apply_report(
     if outcome == "pending":
         return message  # the service centre is still trying; a final report follows
     part.status = "delivered" if outcome == "delivered" else "undelivered"
-    _settle(session, message, now)
+    _settle(session, message, part, now)
     return message
 
 
@@ -69,11 +69,15 @@ def _recipient_index(vault: Vault, report: StatusReport, default_region: str) ->
         return None  # an odd recipient format: fall back to modem, reference and time
 
 
-def _settle(session: Session, message: Message, now: datetime) -> None:
+def _settle(session: Session, message: Message, reported: MessagePart, now: datetime) -> None:
     """A message is delivered when every part is; undelivered as soon as one is not."""
     if message.status != "sent":
         return
-    parts = list(session.scalars(select(MessagePart).where(MessagePart.message_id == message.id)))
+    parts = [reported]
+    if message.segments > 1:
+        parts = list(
+            session.scalars(select(MessagePart).where(MessagePart.message_id == message.id))
+        )
     statuses = {part.sequence: part.status for part in parts}
     if "undelivered" in statuses.values():
         record(session, message, "undelivered", ACTOR, "delivery report: failed", at=now)

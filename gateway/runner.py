@@ -277,8 +277,9 @@ class ModemRunner:
             elif isinstance(event, RegistrationChanged):
                 self._next_health = 0.0
             elif isinstance(event, Unreadable):
-                logger.warning("%s: unreadable message at %s: %s", self.name, event.index,
-                               event.reason)  # fmt: skip
+                logger.warning(
+                    "%s: unreadable message at %s: %s", self.name, event.index, event.reason
+                )
 
     def receive_stored(self, stored: StoredMessage) -> None:
         """Commit a stored message or report, then delete it from the modem."""

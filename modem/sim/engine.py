@@ -302,8 +302,11 @@ class SimModem(NetworkSide):
         except AtFailure as failure:
             reply.entry = None
             reply.final = failure.result(self.settings.cmee)
-        except Exception:  # an emulator bug answers ERROR, as firmware would, and is logged
-            logger.exception("%s: failed to handle a command line", self.name)
+        except Exception as exc:  # an emulator bug answers ERROR, as firmware would
+            # The exception's text may quote the command line (a number, a text-mode
+            # body): the log names the failure only; the traceback is kept for debugging.
+            logger.error("%s: command line not handled (%s)", self.name, type(exc).__name__)
+            logger.debug("emulator failure", exc_info=True)
             reply.entry = None
             reply.final = "ERROR"
         self.dispatch(reply, now)

@@ -28,6 +28,11 @@ ALLOWED: dict[str | None, frozenset[str]] = {
 }
 
 
+def check_transition(previous: str | None, status: str) -> None:
+    if status not in ALLOWED.get(previous, frozenset()):
+        raise InvalidTransition(f"{previous} -> {status}")
+
+
 def record(
     session: Session,
     message: Message,
@@ -39,8 +44,7 @@ def record(
 ) -> None:
     """Move ``message`` to ``status`` and write the event (the caller commits)."""
     previous = message.status if message.status else None
-    if status not in ALLOWED.get(previous, frozenset()):
-        raise InvalidTransition(f"{previous} -> {status}")
+    check_transition(previous, status)
     now = at or utcnow()
     message.status = status
     message.updated_at = now

@@ -15,24 +15,25 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from gateway.app import Gateway
 from gateway.config import ModemConfig
-from gateway.contacts import contact_number
+from gateway.errors import InvalidTransition
 from gateway.inbound import receive
-from gateway.lifecycle import record
-from gateway.models import Contact, Line, Message
-from gateway.outbound import (
+from gateway.models import Line
+from gateway.reports import apply_report
+from gateway.sending import (
+    Claimed,
     claim_next,
+    contact_number_enc,
     finish_sent,
     part_sent,
-    release,
     send_failed,
-    sent_parts,
+    sent_sequences,
     start_sending,
+    transition,
 )
-from gateway.reports import apply_report
 from gateway.wake import WorkSignal
 from modem.device import Modem, StoredMessage, Timeouts
 from modem.errors import ModemError, ModemGone, ModemTimeout, PduError, SimError, SubmitUnknown
@@ -197,54 +198,69 @@ class ModemRunner:
         """Claim one message and send it; False when there was nothing to send."""
         generation = self.work.generation
         self._last_claim = time.monotonic()
-        with self.gateway.sessions() as session:
-            message = claim_next(session, self.name, [self.line_id])
-            if message is None:
+        with self.gateway.engine.connect() as connection:
+            claimed = claim_next(connection, self.name, self.line_id)
+            if claimed is None:
+                connection.rollback()
                 self._seen_work = generation
                 return False
-            self._set_state("busy")
             try:
-                self._send(session, message)
+                self._send(connection, claimed)
             finally:
-                self._set_state("ready")
+                if self.state == "busy":
+                    self._set_state("ready")
         return True
 
-    def _send(self, session: Session, message: Message) -> None:
+    def _send(self, connection: Connection, claimed: Claimed) -> None:
+        """Runs inside the claim's transaction until ``sending`` is committed."""
         vault = self.gateway.vault
         try:
-            number = self._number_of(session, message.contact_id)
-            body = vault.decrypt(message.body_enc, "messages", "body", message.id)
+            number = self._number_of(connection, claimed.contact_id)
+            body = vault.decrypt(claimed.body_enc, "messages", "body", claimed.id)
             pdus = encode_submit(
                 number,
                 body,
-                request_status_report=message.request_report,
-                concat_reference=message.concat_reference or 0,
+                request_status_report=claimed.request_report,
+                concat_reference=claimed.concat_reference or 0,
             )
+            # A retry sends only the parts still missing (the phone joins them by reference).
+            done = sent_sequences(connection, claimed) if claimed.attempts else set()
+            start_sending(connection, claimed, self.line_id, self.name)
         except (PduError, LookupError) as exc:
-            release(session, message)
-            record(session, message, "failed", self.name, f"cannot encode: {type(exc).__name__}")
-            session.commit()
+            detail = f"cannot encode: {type(exc).__name__}"
+            transition(connection, claimed, "failed", self.name, detail, claimed_by=None)
+            connection.commit()
             return
-        # A retry sends only the parts still missing (the phone joins them by reference).
-        done = sent_parts(session, message) if message.attempts else {}
-        start_sending(session, message, self.line_id, self.name)
-        session.commit()
+        except InvalidTransition:
+            connection.rollback()  # changed by someone else meanwhile: not sent
+            return
+        except BaseException:
+            connection.rollback()  # the claim goes with it: the message stays queued
+            raise
+        connection.commit()
+        self._set_state("busy")  # only now: the claim held the database's write lock
         try:
             for sequence, pdu in enumerate(pdus, start=1):
                 if sequence in done:
                     continue
                 reference = self.modem.send_pdu(pdu)
-                part_sent(session, message, sequence, reference, self.line_id)
+                part_sent(connection, claimed, sequence, reference, self.line_id)
                 if sequence < len(pdus):
-                    session.commit()  # each reference is on disk right after its +CMGS
+                    connection.commit()  # each reference is on disk right after its +CMGS
         except SubmitUnknown:
-            record(session, message, "unknown", self.name, "no answer after AT+CMGS")
-            message.claimed_by = None
-            session.commit()
+            transition(
+                connection,
+                claimed,
+                "unknown",
+                self.name,
+                "no answer after AT+CMGS",
+                claimed_by=None,
+            )
+            connection.commit()
             raise
         except ModemError as exc:
-            send_failed(session, message, exc, self.gateway.config, self.name)
-            session.commit()
+            send_failed(connection, claimed, exc, self.gateway.config, self.name)
+            connection.commit()
             if exc.fault and not isinstance(exc, ModemGone):
                 self._paused_until = time.monotonic() + FAULT_PAUSE
                 self._set_state("backing_off", f"modem fault: {exc}")
@@ -252,17 +268,17 @@ class ModemRunner:
             if isinstance(exc, ModemTimeout | ModemGone):
                 raise
             return
-        finish_sent(session, message, self.name)  # with the last part's reference
-        session.commit()
+        finish_sent(connection, claimed, self.name)  # with the last part's reference
+        connection.commit()
 
-    def _number_of(self, session: Session, contact_id: str) -> str:
+    def _number_of(self, connection: Connection, contact_id: str) -> str:
         """A contact's number, decrypted once per worker run (bounded cache)."""
         number = self._numbers.get(contact_id)
         if number is None:
-            contact = session.get(Contact, contact_id)
-            if contact is None:
+            number_enc = contact_number_enc(connection, contact_id)
+            if number_enc is None:
                 raise LookupError("message without contact")
-            number = contact_number(self.gateway.vault, contact)
+            number = self.gateway.vault.decrypt(number_enc, "contacts", "number", contact_id)
             if len(self._numbers) >= NUMBER_CACHE:
                 self._numbers.clear()
             self._numbers[contact_id] = number

@@ -12,7 +12,7 @@ import hmac
 import re
 import threading
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.crypto import (
@@ -26,6 +26,9 @@ from gateway.crypto import (
 from gateway.models import DataKeyRow, utcnow
 
 _E164 = re.compile(r"\+[1-9]\d{1,14}")
+_WRAPPED = select(DataKeyRow.wrapped, DataKeyRow.master_fingerprint).where(
+    DataKeyRow.id == bindparam("key_id")
+)
 
 
 class Vault:
@@ -37,8 +40,9 @@ class Vault:
         self._lock = threading.Lock()
 
     def _load_wrapped(self, key_id: int) -> tuple[bytes, str | None]:
+        # A plain Core read: a bulk send to new contacts loads one key per message.
         with self._sessions() as session:
-            row = session.get(DataKeyRow, key_id)
+            row = session.connection().execute(_WRAPPED, {"key_id": key_id}).first()
         if row is None or row.wrapped is None:
             raise CryptoError(f"data key {key_id} was destroyed")
         return row.wrapped, row.master_fingerprint

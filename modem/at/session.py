@@ -75,7 +75,9 @@ class AtSession:
         self._dispatched = 0
         self.payload_written = False  # did the last command get as far as sending its PDU?
         self.name = name
-        self.recent: deque[str] = deque(maxlen=history)
+        # Raw (direction, line) pairs, masked only when shown: masking every line as it
+        # passes would cost more CPU than the rest of a send.
+        self._recent: deque[tuple[str, str]] = deque(maxlen=history)
 
     def command(
         self, command: str, timeout: float = 5.0, *, answered_by: str | None = None
@@ -118,7 +120,7 @@ class AtSession:
         self._transport.write(ESC)
 
     def dump_recent(self) -> str:
-        return "\n".join(self.recent)
+        return "\n".join(f"{direction} {mask_traffic(text)}" for direction, text in self._recent)
 
     def _run(
         self,
@@ -211,11 +213,12 @@ class AtSession:
         upper = final.upper()
         if upper == "OK":
             return response
-        logger.debug("%s: recent AT traffic:\n%s", self.name, self.dump_recent())
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s: recent AT traffic:\n%s", self.name, self.dump_recent())
         if upper.startswith(("+CMS ERROR", "+CME ERROR")):
             prefix, _, value = final.partition(":")
             raise coded_error(prefix, value)
         raise CommandError(upper[:40])
 
     def _log(self, direction: str, text: str) -> None:
-        self.recent.append(f"{direction} {mask_traffic(text)}")
+        self._recent.append((direction, text))

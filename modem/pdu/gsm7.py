@@ -6,6 +6,7 @@ because a PDU needs septet values (and fill bits), not a byte string.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import gsm0338  # noqa: F401  (importing it registers the "gsm03.38" codec)
@@ -35,8 +36,18 @@ _ENCODE: dict[str, tuple[int, ...]] = {
 _ENCODE.update({char: (ESC, code) for code, char in EXTENSION.items()})
 
 
+# The same tables as character classes, so whole texts are checked and measured in C.
+_OUTSIDE = re.compile("[^" + "".join(re.escape(char) for char in _ENCODE) + "]")
+_EXTENDED = re.compile("[" + "".join(re.escape(char) for char in EXTENSION.values()) + "]")
+
+
 def can_encode(text: str) -> bool:
-    return all(char in _ENCODE for char in text)
+    return _OUTSIDE.search(text) is None
+
+
+def septet_length(text: str) -> int:
+    """Septets a text (already known to be encodable) takes: ESC pairs count two."""
+    return len(text) + len(_EXTENDED.findall(text))
 
 
 def char_septets(char: str) -> int:

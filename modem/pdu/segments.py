@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from modem.errors import PduError
@@ -16,12 +17,14 @@ UCS2_SINGLE, UCS2_PART = 70, 67
 # The 8-bit concatenation element counts parts in one octet.
 MAX_PARTS = 255
 ENCODINGS = ("auto", "gsm7", "ucs2")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 def choose_encoding(text: str, encoding: str = "auto") -> str:
     if encoding not in ENCODINGS:
         raise PduError(f"encoding must be one of {ENCODINGS}, not {encoding!r}")
-    if any("\ud800" <= char <= "\udfff" for char in text):
+    if _SURROGATE.search(text):
         raise PduError("text holds a lone surrogate, which no SMS alphabet can carry")
     if encoding == "gsm7" and not gsm7.can_encode(text):
         raise PduError("text has characters outside the GSM 7-bit default alphabet")
@@ -36,8 +39,18 @@ def _ucs2_units(char: str) -> int:
     return 2 if ord(char) > 0xFFFF else 1  # astral characters are a UTF-16 surrogate pair
 
 
-def _cut(text: str, cost: Callable[[str], int], single: int, per_part: int) -> tuple[str, ...]:
-    if sum(cost(char) for char in text) <= single:
+def _ucs2_length(text: str) -> int:
+    return len(text) + len(_ASTRAL.findall(text))
+
+
+def _cut(
+    text: str,
+    cost: Callable[[str], int],
+    length: Callable[[str], int],
+    single: int,
+    per_part: int,
+) -> tuple[str, ...]:
+    if length(text) <= single:
         return (text,)
     parts: list[str] = []
     start, used = 0, 0
@@ -58,5 +71,6 @@ def split_text(text: str, encoding: str = "auto") -> Segments:
     """The parts ``text`` is sent as; an empty text is one empty part."""
     chosen = choose_encoding(text, encoding)
     if chosen == "gsm7":
-        return Segments("gsm7", _cut(text, gsm7.char_septets, GSM7_SINGLE, GSM7_PART))
-    return Segments("ucs2", _cut(text, _ucs2_units, UCS2_SINGLE, UCS2_PART))
+        parts = _cut(text, gsm7.char_septets, gsm7.septet_length, GSM7_SINGLE, GSM7_PART)
+        return Segments("gsm7", parts)
+    return Segments("ucs2", _cut(text, _ucs2_units, _ucs2_length, UCS2_SINGLE, UCS2_PART))

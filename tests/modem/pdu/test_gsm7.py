@@ -89,3 +89,12 @@ def test_it_unpacks_what_it_packs_for_every_fill(septets, fill):
     packed = gsm7.pack(septets, fill)
     value = int.from_bytes(packed, "little") >> fill
     assert gsm7.unpack(value.to_bytes(len(packed), "little"), len(septets)) == septets
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from([*gsm7.BASIC, *gsm7.EXTENSION.values(), "é", "€", "😀"])))
+def test_whole_text_checks_agree_with_the_tables_character_by_character(text):
+    encodable = all(char in gsm7._ENCODE for char in text)
+    assert gsm7.can_encode(text) == encodable
+    if encodable:
+        assert gsm7.septet_length(text) == len(gsm7.encode(text))

@@ -114,6 +114,22 @@ def _check_e164(value: str) -> str | None:
     return None if phonenumbers.is_possible_number(number) else reason + " (not a possible number)"
 
 
+def _check_bind(value: str) -> str | None:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 1 <= int(port) <= 65535 or not host:
+        return f"{_show(value)} must be HOST:PORT, such as 0.0.0.0:8443 or [::]:8443"
+    return None
+
+
+def _check_host_list(value: str) -> str | None:
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        if len(item) > 253 or not re.fullmatch(r"[A-Za-z0-9.:\-/\[\]*]+", item):
+            return f"{_show(item)} is not a host name, an address or a network"
+    return None
+
+
 # -- the tables --------------------------------------------------------------------------
 
 URL_FILE_DOC = (
@@ -272,12 +288,58 @@ class ModemConfig:
         return pin
 
 
+@dataclass(frozen=True)
+class WebConfig:
+    """The LAN API and the admin panel, served over HTTPS."""
+
+    bind: str = setting(
+        "0.0.0.0:8443", doc="Address and port to listen on (HOST:PORT).", check=_check_bind
+    )
+    workers: int = setting(2, doc="Web worker processes (gunicorn).", low=1, high=32)
+    hostnames: str = setting(
+        "",
+        doc="Extra names or addresses the TLS certificate covers, comma-separated; the "
+        "host's own name and addresses are always included.",
+        check=_check_host_list,
+    )
+    max_body_kb: int = setting(
+        1024, doc="Largest request body accepted, in KiB (larger: 413).", low=1, high=65536
+    )
+    rate_per_minute: int = setting(
+        1200,
+        doc="Requests per minute one API key may make across all web workers (then 429).",
+        low=1,
+        high=1_000_000,
+    )
+
+
+@dataclass(frozen=True)
+class WebhooksConfig:
+    """Signed HTTP callbacks to the office's own systems."""
+
+    allow_hosts: str = setting(
+        "",
+        doc="Targets allowed besides the LAN (private ranges and loopback): host names, "
+        "addresses or networks, comma-separated. Link-local and cloud metadata addresses "
+        "are always refused.",
+        check=_check_host_list,
+    )
+    timeout_seconds: float = setting(
+        10.0, doc="Seconds to wait for a receiver to answer.", low=1, high=120
+    )
+    retry_hours: float = setting(
+        24.0, doc="Hours a failing delivery is retried, with growing pauses.", low=0.1, high=168
+    )
+
+
 SECTIONS: dict[str, type] = {
     "database": DatabaseConfig,
     "numbers": NumbersConfig,
     "queue": QueueConfig,
     "inbound": InboundConfig,
     "worker": WorkerConfig,
+    "web": WebConfig,
+    "webhooks": WebhooksConfig,
 }
 
 
@@ -293,6 +355,8 @@ class Config:
     queue: QueueConfig = field(default_factory=QueueConfig)
     inbound: InboundConfig = field(default_factory=InboundConfig)
     worker: WorkerConfig = field(default_factory=WorkerConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
     modems: tuple[ModemConfig, ...] = ()
     source: Path | None = None
 
@@ -307,6 +371,11 @@ class Config:
     @property
     def master_key_path(self) -> Path:
         return self.data_dir / "master.key"
+
+    @property
+    def tls_dir(self) -> Path:
+        """The local certificate authority and the server certificate (``smsgw init``)."""
+        return self.data_dir / "tls"
 
     def with_modems(self, modems: Sequence[ModemConfig]) -> Config:
         """This configuration with other modems, e.g. emulated ones for `smsgw run --simulate`."""

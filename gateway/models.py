@@ -129,9 +129,13 @@ class Message(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     request_report: Mapped[bool] = mapped_column(Boolean, default=True)
+    purpose: Mapped[str] = mapped_column(
+        String(16), default="transactional", server_default="transactional"
+    )
+    status_callback: Mapped[str | None] = mapped_column(Text, nullable=True)
     concat_reference: Mapped[int | None] = mapped_column(Integer, nullable=True)
     incomplete: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_by: Mapped[str | None] = mapped_column(String(64), nullable=True)  # a user id
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
@@ -199,3 +203,88 @@ class MessageEvent(Base):
     previous: Mapped[str | None] = mapped_column(String(20), nullable=True)
     actor: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)  # never personal data
+
+
+class User(Base):
+    """A person using the box (staff or a system such as the CRM): what they did is theirs."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # admin | manager | agent | auditor
+    password_hash: Mapped[str | None] = mapped_column(Text, nullable=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ApiKey(Base):
+    """An API key: the secret is shown once and only its SHA-256 is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # also the key's prefix
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    scopes: Mapped[str] = mapped_column(String(200))  # space-separated
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a POST with an ``Idempotency-Key``, replayed for repeats (24 h)."""
+
+    __tablename__ = "idempotency_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    api_key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ux_idempotency_key", "api_key_id", "key", unique=True),
+        Index("ix_idempotency_created", "created_at"),
+    )
+
+
+class Webhook(Base):
+    """A subscription: events of the listed types are posted, signed, to ``url``."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[str] = mapped_column(String(200))  # space-separated
+    secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class WebhookDelivery(Base):
+    """One request to send: a subscription's event, or a message's own status callback.
+
+    The payload holds personal data, so it is encrypted under the contact's data key.
+    """
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # the webhook-id header
+    webhook_id: Mapped[str | None] = mapped_column(ForeignKey("webhooks.id"), nullable=True)
+    url: Mapped[str | None] = mapped_column(Text, nullable=True)  # a status callback's target
+    style: Mapped[str] = mapped_column(String(8), default="standard")  # standard | twilio
+    event: Mapped[str] = mapped_column(String(32))
+    message_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    payload_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (Index("ix_deliveries_due", "status", "next_attempt_at"),)

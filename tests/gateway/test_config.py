@@ -218,7 +218,11 @@ def test_it_replaces_the_modems_for_simulation() -> None:
 @pytest.mark.parametrize(
     ("text", "key", "valid"),
     [
-        ("colour = 1\n", "colour", "data_dir, database, inbound, modems, numbers, queue, worker"),
+        (
+            "colour = 1\n",
+            "colour",
+            "data_dir, database, inbound, modems, numbers, queue, web, webhooks, worker",
+        ),
         ("[queues]\n", "queues", "data_dir, database"),
         ("[queue]\nmax_attempt = 3\n", "queue.max_attempt", "backoff_base, backoff_max"),
         ("[database]\npassword = 'x'\n", "database.password", "url, url_file"),

@@ -133,6 +133,7 @@ class Message(Base):
         String(16), default="transactional", server_default="transactional"
     )
     status_callback: Mapped[str | None] = mapped_column(Text, nullable=True)
+    callback_style: Mapped[str | None] = mapped_column(String(8), nullable=True)  # twilio
     concat_reference: Mapped[int | None] = mapped_column(Integer, nullable=True)
     incomplete: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[str | None] = mapped_column(String(64), nullable=True)  # a user id

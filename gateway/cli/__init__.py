@@ -19,6 +19,10 @@ COMMANDS = {
     "messages": "gateway.cli.messages:messages",
     "modem": "gateway.cli.modem:modem",
     "sim": "gateway.cli.sim:sim",
+    "web": "gateway.cli.web:web",
+    "user": "gateway.cli.users:user",
+    "key": "gateway.cli.users:key",
+    "webhook": "gateway.cli.webhooks:webhook",
 }
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.contacts import contact_number
@@ -33,12 +33,23 @@ class MessageView:
     attempts: int
     error_code: str | None
     incomplete: bool
+    purpose: str = "transactional"
+    line_number: str | None = None
+    updated_at: datetime | None = None
+    send_at: datetime | None = None
+    expires_at: datetime | None = None
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+    received_at: datetime | None = None
+    created_by: str | None = None
     parts: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
-        data["created_at"] = self.created_at.isoformat()
+        for name, value in data.items():
+            if isinstance(value, datetime):
+                data[name] = value.isoformat()
         if not self.parts:
             data.pop("parts")
         if not self.events:
@@ -52,29 +63,47 @@ def list_messages(
     *,
     direction: str | None = None,
     status: str | None = None,
+    number: str | None = None,
+    line: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before: tuple[datetime, str] | None = None,
     limit: int = 50,
 ) -> list[MessageView]:
-    query = select(Message, Contact, Line.name).join(Contact, Contact.id == Message.contact_id)
-    query = query.outerjoin(Line, Line.id == Message.via_line_id)
+    """Newest first. ``number`` is E.164 (found by blind index); ``before`` is the
+    (created_at, id) of the last message of the previous page."""
+    query = _joined()
     if direction:
         query = query.where(Message.direction == direction)
     if status:
         query = query.where(Message.status == status)
+    if number is not None:
+        query = query.where(Contact.number_index == vault.index(number))
+    if line is not None:
+        query = query.where(Line.name == line)
+    if since is not None:
+        query = query.where(Message.created_at >= since)
+    if until is not None:
+        query = query.where(Message.created_at < until)
+    if before is not None:
+        at, message_id = before
+        query = query.where(
+            or_(Message.created_at < at, and_(Message.created_at == at, Message.id < message_id))
+        )
     query = query.order_by(Message.created_at.desc(), Message.id.desc()).limit(
         max(1, min(limit, MAX_LIMIT))
     )
     return [_view(vault, m, c, line) for m, c, line in session.execute(query).all()]
 
 
-def message_detail(session: Session, vault: Vault, message_id: str) -> MessageView:
-    row = session.execute(
-        select(Message, Contact, Line.name)
-        .join(Contact, Contact.id == Message.contact_id)
-        .outerjoin(Line, Line.id == Message.via_line_id)
-        .where(Message.id == message_id)
-    ).first()
+def message_detail(
+    session: Session, vault: Vault, message_id: str, *, history: bool = True
+) -> MessageView:
+    row = session.execute(_joined().where(Message.id == message_id)).first()
     if row is None:
         raise NotFound("no message with that id")
+    if not history:
+        return _view(vault, *row)
     parts = session.scalars(
         select(MessagePart)
         .where(MessagePart.message_id == message_id)
@@ -101,7 +130,17 @@ def message_detail(session: Session, vault: Vault, message_id: str) -> MessageVi
     return view
 
 
-def _view(vault: Vault, message: Message, contact: Contact, line: str | None) -> MessageView:
+def _joined() -> Select[tuple[Message, Contact, Line]]:
+    # The line a message went out on (or came in on); else the line it is bound to.
+    line_id = func.coalesce(Message.via_line_id, Message.line_id)
+    return (
+        select(Message, Contact, Line)
+        .join(Contact, Contact.id == Message.contact_id)
+        .outerjoin(Line, Line.id == line_id)
+    )
+
+
+def _view(vault: Vault, message: Message, contact: Contact, line: Line | None) -> MessageView:
     try:
         number = contact_number(vault, contact)
         body = vault.decrypt(message.body_enc, "messages", "body", message.id)
@@ -113,11 +152,20 @@ def _view(vault: Vault, message: Message, contact: Contact, line: str | None) ->
         status=message.status,
         number=number,
         body=body,
-        line=line,
+        line=line.name if line else None,
         segments=message.segments,
         encoding=message.encoding,
         created_at=message.created_at,
         attempts=message.attempts,
         error_code=message.error_code,
         incomplete=message.incomplete,
+        purpose=message.purpose,
+        line_number=line.number if line else None,
+        updated_at=message.updated_at,
+        send_at=message.send_at,
+        expires_at=message.expires_at,
+        sent_at=message.sent_at,
+        delivered_at=message.delivered_at,
+        received_at=message.received_at,
+        created_by=message.created_by,
     )

@@ -29,3 +29,15 @@ class NotFound(GatewayError):
 
 class InvalidTransition(GatewayError):
     code = "invalid_transition"
+
+
+class InvalidInput(GatewayError):
+    code = "invalid_input"
+
+
+class Conflict(GatewayError):
+    code = "conflict"
+
+
+class NotCancelable(GatewayError):
+    code = "not_cancelable"

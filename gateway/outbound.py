@@ -11,12 +11,19 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from gateway.config import Config
 from gateway.contacts import find_or_create_contact
-from gateway.errors import BodyTooLong, InvalidBody, UnknownLine
+from gateway.errors import (
+    BodyTooLong,
+    InvalidBody,
+    InvalidInput,
+    NotCancelable,
+    NotFound,
+    UnknownLine,
+)
 from gateway.lifecycle import record
 from gateway.models import Line, Message, new_id, utcnow
 from gateway.numbers import to_e164
@@ -28,6 +35,8 @@ from modem.pdu import Segments, split_text
 # meaningfully, and a stray ESC or Ctrl-Z is what an injection attempt looks like.
 _CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 MAX_BODY_CHARS = 50 * 160
+PURPOSES = ("transactional", "marketing")
+CANCELABLE = ("pending_approval", "scheduled", "queued")
 
 
 @dataclass(frozen=True)
@@ -38,7 +47,10 @@ class SendRequest:
     priority: int = 0  # 0 interactive replies … 9 bulk
     send_at: datetime | None = None
     expires_at: datetime | None = None
-    created_by: str | None = None
+    created_by: str | None = None  # the user's id
+    purpose: str = "transactional"  # or "marketing"
+    status_callback: str | None = None
+    callback_style: str | None = None  # "twilio" for the Twilio-compatible endpoint
 
 
 def check_body(body: str, max_segments: int) -> Segments:
@@ -73,6 +85,13 @@ def enqueue(
     segments = check_body(request.body, config.queue.max_segments)
     if not 0 <= request.priority <= 9:
         raise InvalidBody("priority must be 0 (interactive) to 9 (bulk)")
+    if request.purpose not in PURPOSES:
+        raise InvalidInput("purpose is transactional or marketing")
+    if request.expires_at is not None and request.expires_at <= now:
+        raise InvalidInput("expires_at is in the past")
+    send_at, expires_at = request.send_at, request.expires_at
+    if send_at is not None and expires_at is not None and expires_at <= send_at:
+        raise InvalidInput("expires_at is before send_at")
     line_id = None
     if request.line is not None:
         line_id = session.scalar(select(Line.id).where(Line.name == request.line))
@@ -96,9 +115,37 @@ def enqueue(
         next_attempt_at=request.send_at if scheduled else now,
         request_report=config.queue.request_reports,
         concat_reference=random.randrange(256),
+        purpose=request.purpose,
+        status_callback=request.status_callback,
+        callback_style=request.callback_style if request.status_callback else None,
         created_by=request.created_by,
         created_at=now,
     )
     session.add(message)
     record(session, message, "scheduled" if scheduled else "queued", request.created_by or "api")
+    return message
+
+
+def cancel(session: Session, message_id: str, actor: str) -> Message:
+    """Cancel a message not yet handed to a modem (the caller commits).
+
+    The guard update re-checks the status under the database's lock, so a worker that
+    committed ``sending`` a moment earlier wins and the cancel is refused.
+    """
+    message = session.get(Message, message_id)
+    if message is None or message.direction != "out":
+        raise NotFound("no outbound message with that id")
+    previous = message.status
+    if previous not in CANCELABLE:
+        raise NotCancelable(f"a message that is {previous} can no longer be canceled")
+    guarded = session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status == previous)
+        .values(claimed_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    if guarded.rowcount != 1:
+        session.rollback()
+        raise NotCancelable("the message was handed to a modem meanwhile")
+    record(session, message, "canceled", actor)
     return message

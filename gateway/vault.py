@@ -75,6 +75,15 @@ class Vault:
         if exists is None:
             self.new_key(session, "index")
 
+    def system_key(self, session: Session) -> int:
+        """The data key for the box's own secrets (webhook secrets, stored API answers)."""
+        key_id = session.scalar(
+            select(DataKeyRow.id)
+            .where(DataKeyRow.purpose == "system", DataKeyRow.wrapped.is_not(None))
+            .order_by(DataKeyRow.id)
+        )
+        return key_id if key_id is not None else self.new_key(session, "system")
+
     def index(self, sender: str) -> bytes:
         """The blind index of a contact: how it is found without decrypting.
 

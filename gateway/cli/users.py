@@ -1,0 +1,113 @@
+"""``smsgw user`` and ``smsgw key``: who may use the box, and the API keys they use."""
+
+from __future__ import annotations
+
+import click
+
+from gateway.apikeys import SCOPES, create_key, list_keys, revoke_key
+from gateway.cli.context import gateway_for, load
+from gateway.cli.output import emit_json, terminal_safe
+from gateway.errors import GatewayError
+from gateway.users import ROLES, add_user, get_user, list_users
+
+
+@click.group()
+def user() -> None:
+    """People and systems that use the box."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def user_add(ctx: click.Context, name: str, role: str, as_json: bool) -> None:
+    """Add a user with a role (admin, manager, agent or auditor)."""
+    with gateway_for(load(ctx)) as gateway, gateway.sessions() as session:
+        try:
+            added = add_user(session, name, role)
+        except GatewayError as exc:
+            raise click.ClickException(f"{exc.code}: {exc}") from None
+        session.commit()
+        if as_json:
+            emit_json({"id": added.id, "name": added.name, "role": added.role})
+        else:
+            click.echo(f"user {terminal_safe(added.name)} ({added.role}) added: {added.id}")
+
+
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def user_list(ctx: click.Context, as_json: bool) -> None:
+    """List users."""
+    with gateway_for(load(ctx)) as gateway, gateway.sessions() as session:
+        for each in list_users(session):
+            row = {"id": each.id, "name": each.name, "role": each.role, "disabled": each.disabled}
+            if as_json:
+                emit_json(row)
+            else:
+                click.echo(f"{each.id}  {each.role:<8} {terminal_safe(each.name)}")
+
+
+@click.group()
+def key() -> None:
+    """API keys for the LAN API."""
+
+
+@key.command("create")
+@click.option("--user", "user_name", required=True, help="The user the key acts for.")
+@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(SCOPES))
+@click.option("--json", "as_json", is_flag=True, help='Print {"id": …, "key": …}.')
+@click.pass_context
+def key_create(ctx: click.Context, user_name: str, scopes: tuple[str, ...], as_json: bool) -> None:
+    """Create an API key; it is printed once and cannot be shown again."""
+    with gateway_for(load(ctx)) as gateway, gateway.sessions() as session:
+        try:
+            owner = get_user(session, user_name)
+            created, plaintext = create_key(session, owner, list(scopes))
+        except GatewayError as exc:
+            raise click.ClickException(f"{exc.code}: {exc}") from None
+        session.commit()
+    if as_json:
+        emit_json({"id": created.id, "key": plaintext, "scopes": created.scopes.split()})
+    else:
+        click.echo(plaintext)
+        click.echo(
+            f"(key {created.id}, scopes {created.scopes}; shown once: store it now)", err=True
+        )
+
+
+@key.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def key_list(ctx: click.Context, as_json: bool) -> None:
+    """List API keys (never their secrets)."""
+    with gateway_for(load(ctx)) as gateway, gateway.sessions() as session:
+        for each, owner in list_keys(session):
+            row = {
+                "id": each.id,
+                "user": owner.name,
+                "scopes": each.scopes.split(),
+                "created_at": each.created_at.isoformat(),
+                "last_used_at": each.last_used_at.isoformat() if each.last_used_at else None,
+                "revoked_at": each.revoked_at.isoformat() if each.revoked_at else None,
+            }
+            if as_json:
+                emit_json(row)
+            else:
+                state = "revoked" if each.revoked_at else "active"
+                click.echo(f"{each.id}  {state:<7}  {terminal_safe(owner.name)}  {each.scopes}")
+
+
+@key.command("revoke")
+@click.argument("key_id")
+@click.pass_context
+def key_revoke(ctx: click.Context, key_id: str) -> None:
+    """Revoke a key: it fails on every web worker from its next request."""
+    with gateway_for(load(ctx)) as gateway, gateway.sessions() as session:
+        try:
+            revoked = revoke_key(session, key_id)
+        except GatewayError as exc:
+            raise click.ClickException(f"{exc.code}: {exc}") from None
+        session.commit()
+    click.echo(f"key {revoked.id} revoked")

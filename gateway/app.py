@@ -11,6 +11,7 @@ from gateway.config import Config
 from gateway.crypto import load_master_key
 from gateway.store import make_engine, session_factory
 from gateway.vault import Vault
+from gateway.webhooks import attach_vault
 
 
 @dataclass
@@ -29,4 +30,7 @@ def open_gateway(config: Config) -> Gateway:
     master = load_master_key(config.master_key_path)
     engine = make_engine(config.database_url)
     sessions = session_factory(engine)
-    return Gateway(config, engine, sessions, Vault(master, sessions))
+    vault = Vault(master, sessions)
+    # Status changes anywhere in this process record webhook deliveries under this vault.
+    attach_vault(engine, vault)
+    return Gateway(config, engine, sessions, vault)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from gateway.errors import InvalidTransition
 from gateway.models import Message, MessageEvent, utcnow
+from gateway.webhooks import message_changed
 
 # Which status may follow which (DESIGN.md, "Message lifecycle").
 ALLOWED: dict[str | None, frozenset[str]] = {
@@ -42,7 +43,8 @@ def record(
     *,
     at: datetime | None = None,
 ) -> None:
-    """Move ``message`` to ``status`` and write the event (the caller commits)."""
+    """Move ``message`` to ``status`` and write the event, and the webhook deliveries it
+    calls for (the caller commits)."""
     previous = message.status if message.status else None
     check_transition(previous, status)
     now = at or utcnow()
@@ -58,3 +60,4 @@ def record(
             detail=detail,
         )
     )
+    message_changed(session, message, previous, now)

@@ -69,7 +69,7 @@ class DataKeyRow(Base):
     __tablename__ = "data_keys"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    purpose: Mapped[str] = mapped_column(String(16))  # contact | index
+    purpose: Mapped[str] = mapped_column(String(16))  # contact | index | system | callback
     wrapped: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     master_fingerprint: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

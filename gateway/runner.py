@@ -35,6 +35,7 @@ from gateway.sending import (
     transition,
 )
 from gateway.wake import WorkSignal
+from gateway.webhooks import announce_committed
 from modem.device import Modem, StoredMessage, Timeouts
 from modem.errors import ModemError, ModemGone, ModemTimeout, PduError, SimError, SubmitUnknown
 from modem.events import (
@@ -230,6 +231,7 @@ class ModemRunner:
             detail = f"cannot encode: {type(exc).__name__}"
             transition(connection, claimed, "failed", self.name, detail, claimed_by=None)
             connection.commit()
+            announce_committed()
             return
         except InvalidTransition:
             connection.rollback()  # changed by someone else meanwhile: not sent
@@ -238,6 +240,7 @@ class ModemRunner:
             connection.rollback()  # the claim goes with it: the message stays queued
             raise
         connection.commit()
+        announce_committed()
         self._set_state("busy")  # only now: the claim held the database's write lock
         try:
             for sequence, pdu in enumerate(pdus, start=1):
@@ -257,10 +260,12 @@ class ModemRunner:
                 claimed_by=None,
             )
             connection.commit()
+            announce_committed()
             raise
         except ModemError as exc:
             send_failed(connection, claimed, exc, self.gateway.config, self.name)
             connection.commit()
+            announce_committed()
             if exc.fault and not isinstance(exc, ModemGone):
                 self._paused_until = time.monotonic() + FAULT_PAUSE
                 self._set_state("backing_off", f"modem fault: {exc}")
@@ -270,6 +275,7 @@ class ModemRunner:
             return
         finish_sent(connection, claimed, self.name)  # with the last part's reference
         connection.commit()
+        announce_committed()
 
     def _number_of(self, connection: Connection, contact_id: str) -> str:
         """A contact's number, decrypted once per worker run (bounded cache)."""

@@ -21,6 +21,7 @@ from gateway.config import Config
 from gateway.errors import InvalidTransition
 from gateway.lifecycle import check_transition
 from gateway.models import Contact, Message, MessageEvent, MessagePart, UtcDateTime, utcnow
+from gateway.webhooks import claimed_changed
 from modem.errors import ModemError
 
 _messages = Message.__table__
@@ -40,6 +41,8 @@ class Claimed:
     concat_reference: int | None
     request_report: bool
     expires_at: datetime | None
+    status_callback: str | None = None
+    callback_style: str | None = None
     status: str = "queued"
 
 
@@ -70,6 +73,8 @@ _CLAIM = (
         _m.concat_reference,
         _m.request_report,
         _m.expires_at,
+        _m.status_callback,
+        _m.callback_style,
     )
 )
 
@@ -99,7 +104,7 @@ def claim_next(
     """
     params = {"now": now or utcnow(), "for_line": line_id, "worker": worker}
     row = connection.execute(_CLAIM, params).first()
-    return None if row is None else Claimed(*row)
+    return None if row is None else Claimed(**row._mapping)
 
 
 @lru_cache(maxsize=32)
@@ -121,7 +126,8 @@ def transition(
     now: datetime | None = None,
     **values: Any,
 ) -> None:
-    """Move a claimed message to ``status`` with its event row (the caller commits).
+    """Move a claimed message to ``status`` with its event row and the webhook deliveries
+    it calls for (the caller commits).
 
     The update only applies if the message still has the status we last saw; otherwise
     someone else changed it (a person canceled it) and ``InvalidTransition`` is raised.
@@ -149,6 +155,15 @@ def transition(
         },
     )
     claimed.status = status
+    claimed_changed(
+        connection,
+        claimed.id,
+        status,
+        previous,
+        now,
+        claimed.status_callback,
+        claimed.callback_style,
+    )
 
 
 def contact_number_enc(connection: Connection, contact_id: str) -> bytes | None:

@@ -75,14 +75,22 @@ class Vault:
         if exists is None:
             self.new_key(session, "index")
 
-    def system_key(self, session: Session) -> int:
-        """The data key for the box's own secrets (webhook secrets, stored API answers)."""
+    def key_for(self, session: Session, purpose: str) -> int:
+        """The box's own data key for ``purpose``, made on first use (the caller commits).
+
+        "system" encrypts the box's secrets (webhook secrets, stored API answers);
+        "callback" is itself the secret that signs status callbacks.
+        """
         key_id = session.scalar(
             select(DataKeyRow.id)
-            .where(DataKeyRow.purpose == "system", DataKeyRow.wrapped.is_not(None))
+            .where(DataKeyRow.purpose == purpose, DataKeyRow.wrapped.is_not(None))
             .order_by(DataKeyRow.id)
+            .limit(1)
         )
-        return key_id if key_id is not None else self.new_key(session, "system")
+        return key_id if key_id is not None else self.new_key(session, purpose)
+
+    def system_key(self, session: Session) -> int:
+        return self.key_for(session, "system")
 
     def index(self, sender: str) -> bytes:
         """The blind index of a contact: how it is found without decrypting.

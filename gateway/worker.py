@@ -1,9 +1,10 @@
 """``smsgw worker``: the only process that touches serial ports.
 
 Threads: one ``modem-<line>`` per modem (``gateway.runner``), ``wake-listener`` for nudges
-from other processes, and the main thread for housekeeping (scheduled sends, expiry,
-incomplete inbound messages). SIGTERM stops it gracefully: the AT command in flight
-completes and is recorded before the port closes.
+from other processes, ``webhooks`` for webhook deliveries (``gateway.delivery``), and the
+main thread for housekeeping (scheduled sends, expiry, incomplete inbound messages).
+SIGTERM stops it gracefully: the AT command in flight completes and is recorded before the
+port closes.
 """
 
 from __future__ import annotations
@@ -19,17 +20,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.app import Gateway
+from gateway.delivery import Sender, deliver_one
 from gateway.housekeeping import expire_queued, promote_scheduled, recover_after_crash
 from gateway.inbound import flush_stale_parts
 from gateway.models import Line, new_id
 from gateway.runner import ModemRunner
 from gateway.wake import WakeListener, WorkSignal
+from gateway.webhooks import DELIVERIES_DUE, attach_vault
 from modem.device import Timeouts
 
 logger = logging.getLogger(__name__)
 
 HOUSEKEEPING_EVERY = 1.0
 SLOW_CHORES_EVERY = 10.0
+# Deliveries from this process's own status changes, and retries falling due, are picked up
+# this often; those from other processes come with their nudge.
+WEBHOOKS_EVERY = 1.0
 
 
 class Worker:
@@ -44,6 +50,13 @@ class Worker:
         self.runners: list[ModemRunner] = []
         self._next_slow_chores = 0.0
         self._listener = WakeListener(gateway.config.wake_socket_path, self.work)
+        attach_vault(gateway.engine, gateway.vault)
+        self._webhooks_due = DELIVERIES_DUE
+        self.work.subscribe(self._webhooks_due.set)
+        # A daemon: a receiver that never answers must not keep the process alive.
+        self._webhooks = threading.Thread(
+            target=self.deliver_webhooks, name="webhooks", daemon=True
+        )
 
     def start(self) -> None:
         with self.gateway.sessions() as session:
@@ -59,6 +72,7 @@ class Worker:
                 recovered.requeued,
             )
         self._listener.start()
+        self._webhooks.start()
         for modem_config, line_id in zip(self.gateway.config.modems, line_ids, strict=True):
             runner = ModemRunner(
                 self.gateway,
@@ -100,6 +114,18 @@ class Worker:
         if promoted:
             self.work.notify()
 
+    def deliver_webhooks(self) -> None:
+        """The ``webhooks`` thread: one delivery at a time, so a stop is seen between them."""
+        sender = Sender(self.gateway.config)
+        while not self.stopping.is_set():
+            self._webhooks_due.clear()
+            try:
+                while not self.stopping.is_set() and deliver_one(self.gateway, sender):
+                    pass
+            except Exception:  # the thread must outlive a failed delivery; it is logged
+                logger.exception("webhook delivery failed")
+            self._webhooks_due.wait(WEBHOOKS_EVERY)
+
     def run_until_stopped(self) -> None:
         while not self.stopping.wait(HOUSEKEEPING_EVERY):
             try:
@@ -112,6 +138,10 @@ class Worker:
         self.work.notify()  # wake the modem threads so they see the stop at once
         for runner in self.runners:
             runner.join()
+        if self._webhooks.is_alive():
+            # A request in flight may finish. One that hangs is left behind: its attempt is
+            # already committed, and the delivery is tried again once its lease runs out.
+            self._webhooks.join(self.gateway.config.webhooks.timeout_seconds + 5)
         self._listener.stop()
         logger.info("worker stopped")
 

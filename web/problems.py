@@ -18,6 +18,8 @@ STATUS = {
     "not_found": 404,
     "invalid_transition": 409,
     "not_cancelable": 409,
+    "too_many_webhooks": 409,
+    "conflict": 409,
 }
 
 TITLES = {

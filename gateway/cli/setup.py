@@ -1,4 +1,5 @@
-"""``smsgw init``: the data directory, the config, the master key and the schema."""
+"""``smsgw init``: the data directory, the config, the master key, the schema, and the local
+certificate authority with the server certificate for HTTPS."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from gateway.cli.context import config_path, load
 from gateway.config import Config, render_default_config
 from gateway.crypto import MasterKey, create_master_key, load_master_key
 from gateway.store import make_engine, migrate, session_factory
+from gateway.tls import TlsError, TlsReport, ensure_certificates
 from gateway.vault import Vault
 
 data_dir_option = click.option(
@@ -24,7 +26,8 @@ data_dir_option = click.option(
 @data_dir_option
 @click.pass_context
 def init(ctx: click.Context, data_dir: Path | None) -> None:
-    """Create the data directory, config, master key and database. Safe to run twice."""
+    """Create the data directory, config, master key, database and TLS certificates.
+    Safe to run twice."""
     for line in initialise(ctx, data_dir):
         click.echo(line)
 
@@ -53,6 +56,10 @@ def initialise(ctx: click.Context, data_dir: Path | None) -> list[str]:
         report.append(f"master key   {config.master_key_path} (created, mode 0600)")
     report.append(f"database     {_describe(config)} (schema up to date)")
     prepare_database(config, master)
+    try:
+        report += tls_lines(ensure_certificates(config))
+    except TlsError as exc:
+        raise click.ClickException(str(exc)) from None
     if os.environ.get("SMSGW_CONFIG") is None and path.resolve().parent == config.data_dir:
         report.append(f"next         export SMSGW_CONFIG={path.resolve()}")
     return report
@@ -68,6 +75,31 @@ def prepare_database(config: Config, master: MasterKey) -> None:
             session.commit()
     finally:
         engine.dispose()
+
+
+def tls_lines(report: TlsReport) -> list[str]:
+    """What happened to the CA and the server certificate, in init's two-column style."""
+    files = report.files
+    if report.ca_created:
+        lines = [
+            f"tls ca       {files.ca_cert} (created; install it on staff machines to trust the box)"
+        ]
+    else:
+        lines = [f"tls ca       {files.ca_cert} (exists, kept)"]
+    until = f"valid until {report.not_after:%Y-%m-%d}"
+    if report.server_action == "kept":
+        state = f"exists, {until}, kept"
+    elif report.server_action == "created":
+        state = f"created, {until}"
+    else:
+        state = f"re-issued: {report.reason}; {until}"
+    lines.append(f"tls cert     {files.server_cert} ({state})")
+    lines.append(f"tls names    {', '.join(report.covers)}")
+    lines += [
+        f"tls skipped  web.hostnames entry {item!r}: not a host name or an address"
+        for item in report.skipped
+    ]
+    return lines
 
 
 def _describe(config: Config) -> str:

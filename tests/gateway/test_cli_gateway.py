@@ -57,7 +57,9 @@ def test_it_refuses_to_send_before_init(data_dir: Path) -> None:
 def test_it_runs_with_simulated_modems_end_to_end(data_dir: Path) -> None:
     box = data_dir / "box"
     env = {**os.environ, "SMSGW_CONFIG": str(box / "smsgw.toml")}
-    running = Running("run", "--simulate", "2", "--send-delay", "0.05", "--data-dir", str(box))
+    running = Running(
+        "run", "--simulate", "2", "--send-delay", "0.05", "--no-web", "--data-dir", str(box)
+    )
     try:
         lines = [running.next_line()]
         while "worker running" not in lines[-1]:

@@ -8,15 +8,18 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import request
 
+from gateway.errors import GatewayError
+from gateway.webhooks import check_url
 from web.problems import Problem
 
 MAX_URL = 2048
+MIN_YEAR, MAX_YEAR = 2000, 2999
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -90,6 +93,12 @@ def timestamp(value: str | None, name: str) -> datetime | None:
         raise Problem(422, "invalid_time", f"{name} must be an RFC 3339 time") from None
     if parsed.tzinfo is None:
         raise Problem(422, "invalid_time", f"{name} needs a time zone offset (or Z)")
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:
+        parsed = None
+    if parsed is None or not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise Problem(422, "invalid_time", f"{name} must lie between {MIN_YEAR} and {MAX_YEAR}")
     return parsed
 
 
@@ -107,4 +116,7 @@ def callback_url(value: str | None, name: str = "status_callback") -> str | None
         raise Problem(422, "invalid_url", f"{name} must be an http(s) URL")
     if parts.username or parts.password:
         raise Problem(422, "invalid_url", f"{name} must not carry credentials")
-    return value
+    try:
+        return check_url(value)  # the same rules as webhook subscriptions
+    except GatewayError:
+        raise Problem(422, "invalid_url", f"{name} must be a plain http(s) URL") from None

@@ -87,7 +87,8 @@ def message_json(view: MessageView) -> dict[str, Any]:
 
 def _send_request(data: dict[str, Any], at: str = "") -> SendRequest:
     check_fields(data, _SEND_FIELDS, ("to", "body"), at)
-    purpose = data.get("purpose") or "transactional"
+    purpose = data.get("purpose")
+    purpose = "transactional" if purpose is None else purpose
     if purpose not in PURPOSES:
         raise Problem(422, "invalid_purpose", f"{at}purpose is transactional or marketing")
     return SendRequest(
@@ -199,9 +200,12 @@ def _parse_cursor(value: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
         at, message_id = raw.split("|")
-        return datetime.fromisoformat(at), message_id
+        when = datetime.fromisoformat(at)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise Problem(422, "invalid_cursor", "cursor is not one this API gave out") from None
+        when = None
+    if when is None or when.tzinfo is None:
+        raise Problem(422, "invalid_cursor", "cursor is not one this API gave out")
+    return when, message_id
 
 
 @blueprint.get("/messages")

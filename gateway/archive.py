@@ -146,6 +146,11 @@ def _view(vault: Vault, message: Message, contact: Contact, line: Line | None) -
         body = vault.decrypt(message.body_enc, "messages", "body", message.id)
     except CryptoError:
         number = body = ERASED  # the contact's key was destroyed (erasure)
+    return view_of(message, number, body, line)
+
+
+def view_of(message: Message, number: str, body: str, line: Line | None) -> MessageView:
+    """A view from values already at hand (a message just accepted): nothing to decrypt."""
     return MessageView(
         id=message.id,
         direction=message.direction,

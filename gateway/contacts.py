@@ -37,9 +37,19 @@ def find_or_create_contact(session: Session, vault: Vault, e164: str) -> Contact
     # PostgreSQL dialect alone is some 3 MB of memory that a SQLite box need not carry.
     dialect = session.get_bind().dialect.name
     insert = import_module(f"sqlalchemy.dialects.{dialect}").insert
-    session.execute(
-        insert(Contact).values(**values).on_conflict_do_nothing(index_elements=["number_index"])
+    table = Contact.__table__
+    made = (
+        session.connection()
+        .execute(
+            insert(table)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["number_index"])
+            .returning(table.c.id)
+        )
+        .scalar()
     )
+    if made == contact_id:
+        return Contact(**values)  # ours: no need to read it back
     contact = find_contact(session, vault, e164)
     if contact is None:  # pragma: no cover - the insert or the other process made it
         raise LookupError("contact vanished")

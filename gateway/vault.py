@@ -26,6 +26,12 @@ from gateway.crypto import (
 from gateway.models import DataKeyRow, utcnow
 
 _E164 = re.compile(r"\+[1-9]\d{1,14}")
+_NEW_KEY = insert(DataKeyRow.__table__).returning(DataKeyRow.__table__.c.id)
+_WRAP_KEY = (
+    update(DataKeyRow.__table__)
+    .where(DataKeyRow.__table__.c.id == bindparam("key_id"))
+    .values(wrapped=bindparam("wrapped"))
+)
 _WRAPPED = select(DataKeyRow.wrapped, DataKeyRow.master_fingerprint).where(
     DataKeyRow.id == bindparam("key_id")
 )
@@ -50,21 +56,21 @@ class Vault:
     def new_key(self, session: Session, purpose: str = "contact") -> int:
         """Create a data key in the caller's transaction and return its id."""
         # The id is part of the wrapping's associated data, so the row is made first.
-        key_id = session.execute(
-            insert(DataKeyRow)
-            .values(
-                purpose=purpose,
-                wrapped=None,
-                master_fingerprint=self.master.fingerprint,
-                created_at=utcnow(),
-            )
-            .returning(DataKeyRow.id)
+        # Plain Core statements on the session's connection: one per new contact, and the
+        # ORM's bulk machinery would double their cost.
+        connection = session.connection()
+        key_id = connection.execute(
+            _NEW_KEY,
+            {
+                "purpose": purpose,
+                "wrapped": None,
+                "master_fingerprint": self.master.fingerprint,
+                "created_at": utcnow(),
+            },
         ).scalar_one()
         key = new_data_key()
-        session.execute(
-            update(DataKeyRow)
-            .where(DataKeyRow.id == key_id)
-            .values(wrapped=wrap_key(self.master, key_id, key))
+        connection.execute(
+            _WRAP_KEY, {"key_id": key_id, "wrapped": wrap_key(self.master, key_id, key)}
         )
         self.keyring.add(key_id, key)
         return key_id

@@ -323,9 +323,9 @@ def test_it_holds_for_real_messages_lines_and_twilio_answers(live_box: Box, admi
     assert fetched.json()["direction"] == "inbound"
 
 
-# -- answers the document promises that the API does not give yet ---------------------------
-# Found while checking the document against the box. The fixes belong to web/api/inputs.py
-# and web/api/messages.py; strict xfail, so a fix shows up here as XPASS.
+# -- inputs the document rules out, which once got a 500 or a 202 ---------------------------
+# Found while checking the document against the box (fixed in web/api/inputs.py and
+# web/api/messages.py); kept as regression tests of the document's promise: a problem, 422.
 
 
 @pytest.fixture
@@ -350,17 +350,16 @@ def naive_cursor() -> str:
     return base64.urlsafe_b64encode(b"2020-01-01T00:00:00|msg_x").decode().rstrip("=")
 
 
-@pytest.mark.xfail(strict=True, reason="the API answers 500 or accepts it; see the report")
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
-        # A time that leaves datetime's range once moved to UTC: 500 (OverflowError).
+        # A time that leaves datetime's range once moved to UTC (was 500: OverflowError).
         ("POST", "/api/v1/messages", {"send_at": "0001-01-01T00:00:00+01:00"}),
         ("POST", "/api/v1/messages", {"expires_at": "9999-12-31T23:59:59-01:00"}),
         ("GET", "/api/v1/messages?until=0001-01-01T00:00:00%2B01:00", None),
-        # A cursor whose time has no offset: 500 (naive datetime given to the database).
+        # A cursor whose time has no offset (was 500: naive datetime given to the database).
         ("GET", f"/api/v1/messages?cursor={naive_cursor()}", None),
-        # Not in the purpose enum, taken as "transactional": 202.
+        # Not in the purpose enum (was taken as "transactional": 202).
         ("POST", "/api/v1/messages", {"purpose": ""}),
     ],
 )

@@ -10,9 +10,10 @@ from typing import Any
 from flask import current_app, request
 from sqlalchemy.orm import Session
 
-from gateway.archive import MessageView, list_messages, message_detail
+from gateway.archive import MessageView, list_messages, message_detail, view_of
 from gateway.errors import GatewayError, InvalidNumber
 from gateway.idempotency import Replay, claim, remember, request_hash
+from gateway.models import Line, Message
 from gateway.numbers import to_e164
 from gateway.outbound import PURPOSES, SendRequest, cancel, enqueue
 from gateway.wake import nudge
@@ -127,9 +128,9 @@ def _idempotent(session: Session, work: Any) -> tuple[dict[str, Any], int]:
     return body, status
 
 
-def _accepted(session: Session, message_id: str) -> dict[str, Any]:
-    gateway = gateway_of(current_app)
-    return message_json(message_detail(session, gateway.vault, message_id, history=False))
+def _accepted(session: Session, message: Message, send: SendRequest, number: str) -> dict[str, Any]:
+    line = session.get(Line, message.line_id) if message.line_id else None
+    return message_json(view_of(message, number, send.body, line))
 
 
 @blueprint.post("/messages")
@@ -144,8 +145,8 @@ def send_message() -> tuple[dict[str, Any], int]:
             message = enqueue(session, gateway.vault, gateway.config, send)
         except GatewayError as exc:
             raise from_gateway_error(exc) from None
-        session.flush()
-        return _accepted(session, message.id), 202
+        number = to_e164(send.to, gateway.config.numbers.default_region)
+        return _accepted(session, message, send, number), 202
 
     with gateway.sessions() as session:
         return _idempotent(session, work)

@@ -15,7 +15,7 @@ from gateway.apikeys import SCOPES
 from gateway.outbound import MAX_BODY_CHARS, PURPOSES
 from gateway.webhooks import EVENTS as WEBHOOK_EVENTS
 from gateway.webhooks import MAX_URL_LENGTH as MAX_WEBHOOK_URL
-from web.api.inputs import MAX_URL
+from web.api.inputs import MAX_URL, MAX_YEAR, MIN_YEAR
 from web.api.messages import MAX_BATCH, STATUSES
 
 Schema = dict[str, Any]
@@ -696,7 +696,8 @@ def document() -> dict[str, Any]:
             "version": _version(),
             "description": "Send and follow SMS through the box's own modems. Bearer API keys "
             "(`smsgw key create`), scoped: " + ", ".join(f"`{s}`" for s in SCOPES) + ". "
-            "Errors are `application/problem+json` with a stable `code`.",
+            "Errors are `application/problem+json` with a stable `code`. Times are RFC 3339 "
+            f"with an offset (or Z), in the years {MIN_YEAR} to {MAX_YEAR}.",
         },
         "tags": [
             {"name": "messages"},

@@ -115,6 +115,8 @@ def enqueue(
         next_attempt_at=request.send_at if scheduled else now,
         request_report=config.queue.request_reports,
         concat_reference=random.randrange(256),
+        attempts=0,
+        incomplete=False,
         purpose=request.purpose,
         status_callback=request.status_callback,
         callback_style=request.callback_style if request.status_callback else None,

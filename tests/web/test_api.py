@@ -85,6 +85,7 @@ def test_a_message_is_accepted_with_its_details(api: Api) -> None:
     assert message["status"] == "queued"
     assert (message["to"], message["encoding"], message["segments"]) == (TO, "ucs2", 1)
     assert message["purpose"] == "marketing" and message["direction"] == "out"
+    assert (message["attempts"], message["incomplete"], message["error_code"]) == (0, False, None)
     shown = api.call("GET", f"/api/v1/messages/{message['id']}").json
     assert shown["body"] == "Grüße, Привет" and shown["events"][0]["status"] == "queued"
 

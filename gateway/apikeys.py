@@ -15,17 +15,40 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from gateway.errors import InvalidInput, NotFound
-from gateway.models import ApiKey, User, new_id, utcnow
+from gateway.models import ApiKey, User, UtcDateTime, new_id, utcnow
 
 SCOPES = ("messages:send", "messages:read", "contacts:read", "contacts:write", "admin")
 PREFIX = "smsgw_"
 _SHAPE = re.compile(r"smsgw_(key_[0-9A-Z]{26})_([A-Za-z0-9_-]{43})")
 # Writing last_used_at on every request would make every GET a write: once a minute is enough.
 LAST_USED_EVERY = timedelta(minutes=1)
+
+
+_keys = ApiKey.__table__.c
+_users = User.__table__.c
+_LOOKUP = (
+    select(
+        _keys.secret_hash,
+        _keys.scopes,
+        _keys.revoked_at,
+        _keys.last_used_at,
+        _keys.user_id,
+        _users.name,
+        _users.role,
+        _users.disabled,
+    )
+    .join_from(ApiKey.__table__, User.__table__, _users.id == _keys.user_id)
+    .where(_keys.id == bindparam("key_id"))
+)
+_TOUCH = (
+    update(ApiKey.__table__)
+    .where(_keys.id == bindparam("key_id"))
+    .values(last_used_at=bindparam("now", type_=UtcDateTime()))
+)
 
 
 class AuthError(Exception):
@@ -78,23 +101,22 @@ def authenticate(session: Session, presented: str) -> Caller:
     if match is None:
         raise AuthError("invalid_key", "the API key is malformed")
     key_id, secret = match.groups()
-    row = session.execute(
-        select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.id == key_id)
-    ).first()
+    # Every request comes here: one prebuilt Core statement, no ORM objects.
+    connection = session.connection()
+    row = connection.execute(_LOOKUP, {"key_id": key_id}).first()
     # Compare even when the row is missing, so timing does not tell which ids exist.
-    expected = row[0].secret_hash if row else b"\0" * 32
+    expected = row.secret_hash if row else b"\0" * 32
     if not hmac.compare_digest(expected, _digest(secret)) or row is None:
         raise AuthError("invalid_key", "the API key is not valid")
-    key, user = row
-    if key.revoked_at is not None:
+    if row.revoked_at is not None:
         raise AuthError("revoked_key", "the API key was revoked")
-    if user.disabled:
+    if row.disabled:
         raise AuthError("user_disabled", "the key's user is disabled")
     now = utcnow()
-    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_EVERY:
-        session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
+        connection.execute(_TOUCH, {"key_id": key_id, "now": now})
         session.commit()
-    return Caller(key.id, user.id, user.name, user.role, frozenset(key.scopes.split()))
+    return Caller(key_id, row.user_id, row.name, row.role, frozenset(row.scopes.split()))
 
 
 def list_keys(session: Session) -> list[tuple[ApiKey, User]]:

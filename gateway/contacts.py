@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from gateway.models import Contact, new_id, utcnow
 from gateway.vault import Vault
 
+_BY_INDEX = select(Contact).where(Contact.number_index == bindparam("number_index"))
+
 
 def find_contact(session: Session, vault: Vault, e164: str) -> Contact | None:
     # No autoflush: rows waiting in this transaction are written in one batch at commit.
     with session.no_autoflush:
-        return session.scalar(select(Contact).where(Contact.number_index == vault.index(e164)))
+        return session.scalar(_BY_INDEX, {"number_index": vault.index(e164)})
 
 
 def find_or_create_contact(session: Session, vault: Vault, e164: str) -> Contact:

@@ -31,10 +31,10 @@ import socket
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.app import Gateway
@@ -275,6 +275,7 @@ _CLAIM = (
         _d.created_at,
     )
 )
+_EARLIEST = select(func.min(_d.next_attempt_at)).where(_d.status == "pending")
 _SUBSCRIPTION = select(Webhook.url, Webhook.secret_enc, Webhook.disabled_at).where(
     Webhook.id == bindparam("webhook_id")
 )
@@ -317,6 +318,18 @@ def deliver_one(
         problem = _attempt(sender, gateway.vault, attempt, *target, now)
     _record(gateway, attempt, now, problem, rng)
     return True
+
+
+def seconds_until_due(gateway: Gateway, longest: float) -> float:
+    """How long the delivery thread may sleep: until the earliest pending retry, at most
+    ``longest`` (new deliveries wake it anyway). An idle box then costs one query a minute."""
+    with gateway.engine.connect() as connection:
+        earliest = connection.execute(_EARLIEST).scalar()
+    if earliest is None:
+        return longest
+    if earliest.tzinfo is None:
+        earliest = earliest.replace(tzinfo=UTC)
+    return max(0.05, min(longest, (earliest - utcnow()).total_seconds()))
 
 
 def deliver_due(

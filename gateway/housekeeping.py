@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from gateway.lifecycle import record
-from gateway.models import Message, utcnow
+from gateway.models import Message, UtcDateTime, utcnow
 
 ACTOR = "worker"
 
@@ -41,6 +41,21 @@ def recover_after_crash(session: Session, *, resend_unknown: bool = False) -> Re
         message.claimed_at = None
         requeued += 1
     return Recovered(unknown, requeued)
+
+
+_ANY_DUE = (
+    select(Message.__table__.c.id)
+    .where(
+        Message.__table__.c.status == "scheduled",
+        Message.__table__.c.send_at <= bindparam("now", type_=UtcDateTime()),
+    )
+    .limit(1)
+)
+
+
+def any_scheduled_due(connection: Connection, now: datetime | None = None) -> bool:
+    """A cheap look, every second, before the ORM work of ``promote_scheduled``."""
+    return connection.execute(_ANY_DUE, {"now": now or utcnow()}).first() is not None
 
 
 def promote_scheduled(session: Session, now: datetime | None = None) -> int:

@@ -20,8 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.app import Gateway
-from gateway.delivery import Sender, deliver_one
-from gateway.housekeeping import expire_queued, promote_scheduled, recover_after_crash
+from gateway.delivery import Sender, deliver_one, seconds_until_due
+from gateway.housekeeping import (
+    any_scheduled_due,
+    expire_queued,
+    promote_scheduled,
+    recover_after_crash,
+)
 from gateway.inbound import flush_stale_parts
 from gateway.models import Line, new_id
 from gateway.runner import ModemRunner
@@ -33,9 +38,9 @@ logger = logging.getLogger(__name__)
 
 HOUSEKEEPING_EVERY = 1.0
 SLOW_CHORES_EVERY = 10.0
-# Deliveries from this process's own status changes, and retries falling due, are picked up
-# this often; those from other processes come with their nudge.
-WEBHOOKS_EVERY = 1.0
+# New deliveries wake the webhooks thread (a commit in this process, or a nudge from another);
+# otherwise it sleeps until the next retry falls due, looking at least this often.
+WEBHOOKS_EVERY = 60.0
 
 
 class Worker:
@@ -104,9 +109,14 @@ class Worker:
         """Scheduled sends every second; expiry and stale parts every ``SLOW_CHORES_EVERY``."""
         config = self.gateway.config
         now = time.monotonic()
+        slow = now >= self._next_slow_chores
+        if not slow:
+            with self.gateway.engine.connect() as connection:
+                if not any_scheduled_due(connection):
+                    return  # the usual second: nothing to do, and it cost one small query
         with self.gateway.sessions() as session:
             promoted = promote_scheduled(session)
-            if now >= self._next_slow_chores:
+            if slow:
                 self._next_slow_chores = now + SLOW_CHORES_EVERY
                 expire_queued(session)
                 flush_stale_parts(session, self.gateway.vault, config.inbound.part_timeout_seconds)
@@ -124,7 +134,12 @@ class Worker:
                     pass
             except Exception:  # the thread must outlive a failed delivery; it is logged
                 logger.exception("webhook delivery failed")
-            self._webhooks_due.wait(WEBHOOKS_EVERY)
+            try:
+                pause = seconds_until_due(self.gateway, WEBHOOKS_EVERY)
+            except Exception:  # the database is away for a moment: look again soon
+                logger.exception("cannot read the webhook queue")
+                pause = 1.0
+            self._webhooks_due.wait(pause)
 
     def run_until_stopped(self) -> None:
         while not self.stopping.wait(HOUSEKEEPING_EVERY):

@@ -30,13 +30,12 @@ from email.utils import format_datetime
 from typing import Any, NoReturn
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from gateway.apikeys import Caller
 from gateway.archive import MessageView, message_detail
 from gateway.errors import GatewayError, InvalidNumber
-from gateway.models import Line
+from gateway.lines import line_name_by_number
 from gateway.numbers import to_e164
 from gateway.outbound import SendRequest, enqueue
 from gateway.wake import nudge
@@ -167,7 +166,7 @@ def _send_request(caller: Caller) -> SendRequest:
         except InvalidNumber:
             _refuse(400, 21212, "invalid 'From' phone number")
         with gateway.sessions() as session:
-            line = session.scalar(select(Line.name).where(Line.number == sender))
+            line = line_name_by_number(session, sender)
         if line is None:
             _refuse(400, 21606, "the 'From' number is not the number of one of the box's lines")
     return SendRequest(

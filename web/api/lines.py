@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
 
-from gateway.models import Line, Message
+from gateway.lines import line_statuses
 from web import gateway_of
 from web.api import blueprint
 from web.api.auth import requires
@@ -18,30 +17,23 @@ from web.api.auth import requires
 def get_lines() -> dict[str, Any]:
     gateway = gateway_of(current_app)
     with gateway.sessions() as session:
-        depth = dict(
-            session.execute(
-                select(Message.line_id, func.count())
-                .where(Message.status == "queued")
-                .group_by(Message.line_id)
-            ).all()
-        )
-        lines = session.scalars(select(Line).order_by(Line.name)).all()
+        statuses, unassigned = line_statuses(session)
         return {
             "data": [
                 {
-                    "id": line.id,
-                    "name": line.name,
-                    "number": line.number,
-                    "enabled": line.enabled,
-                    "state": line.state,
-                    "state_detail": line.state_detail,
-                    "signal_dbm": line.signal_dbm,
-                    "operator": line.operator,
-                    "registration": line.registration,
-                    "queue_depth": depth.get(line.id, 0),
-                    "updated_at": line.updated_at.isoformat(),
+                    "id": s.line.id,
+                    "name": s.line.name,
+                    "number": s.line.number,
+                    "enabled": s.line.enabled,
+                    "state": s.line.state,
+                    "state_detail": s.line.state_detail,
+                    "signal_dbm": s.line.signal_dbm,
+                    "operator": s.line.operator,
+                    "registration": s.line.registration,
+                    "queue_depth": s.queue_depth,
+                    "updated_at": s.line.updated_at.isoformat(),
                 }
-                for line in lines
+                for s in statuses
             ],
-            "unassigned_queue_depth": depth.get(None, 0),
+            "unassigned_queue_depth": unassigned,
         }

@@ -93,6 +93,8 @@ class Box:
             if not line:
                 raise SystemExit("smsgw run did not start")
             text += line
+        # Keep reading what it prints (access log lines): a full pipe would stall the server.
+        threading.Thread(target=self.process.stdout.read, daemon=True).start()
         self.control = re.search(r"control=(\S+)", text).group(1)
         self.tls = ssl.create_default_context(cafile=str(self.root / "tls" / "ca.pem"))
 

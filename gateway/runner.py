@@ -47,7 +47,7 @@ from modem.events import (
     Unreadable,
 )
 from modem.locate import DEFAULT_PATTERNS, candidate_devices
-from modem.pdu import encode_submit
+from modem.pdu import EncodedPdu, encode_submit
 
 logger = logging.getLogger(__name__)
 
@@ -200,20 +200,27 @@ class ModemRunner:
         generation = self.work.generation
         self._last_claim = time.monotonic()
         with self.gateway.engine.connect() as connection:
-            claimed = claim_next(connection, self.name, self.line_id)
-            if claimed is None:
-                connection.rollback()
-                self._seen_work = generation
-                return False
+            with self.gateway.writing():
+                claimed = claim_next(connection, self.name, self.line_id)
+                if claimed is None:
+                    connection.rollback()
+                    self._seen_work = generation
+                    return False
+                prepared = self._prepare(connection, claimed)
+            if prepared is None:
+                return True
             try:
-                self._send(connection, claimed)
+                self._set_state("busy")  # only now: the claim held the database's write lock
+                self._transmit(connection, claimed, *prepared)
             finally:
                 if self.state == "busy":
                     self._set_state("ready")
         return True
 
-    def _send(self, connection: Connection, claimed: Claimed) -> None:
-        """Runs inside the claim's transaction until ``sending`` is committed."""
+    def _prepare(
+        self, connection: Connection, claimed: Claimed
+    ) -> tuple[list[EncodedPdu], set[int]] | None:
+        """Inside the claim's transaction: encode, then commit ``sending`` (None: not sent)."""
         vault = self.gateway.vault
         try:
             number = self._number_of(connection, claimed.contact_id)
@@ -230,52 +237,59 @@ class ModemRunner:
         except (PduError, LookupError) as exc:
             detail = f"cannot encode: {type(exc).__name__}"
             transition(connection, claimed, "failed", self.name, detail, claimed_by=None)
-            connection.commit()
-            announce_committed()
-            return
+            self._commit(connection)
+            return None
         except InvalidTransition:
             connection.rollback()  # changed by someone else meanwhile: not sent
-            return
+            return None
         except BaseException:
             connection.rollback()  # the claim goes with it: the message stays queued
             raise
-        connection.commit()
-        announce_committed()
-        self._set_state("busy")  # only now: the claim held the database's write lock
+        self._commit(connection)
+        return pdus, done
+
+    def _transmit(
+        self, connection: Connection, claimed: Claimed, pdus: list[EncodedPdu], done: set[int]
+    ) -> None:
+        """AT+CMGS for each part, each reference committed right after its +CMGS."""
+        config = self.gateway.config
+        finished = False
         try:
             for sequence, pdu in enumerate(pdus, start=1):
                 if sequence in done:
                     continue
                 reference = self.modem.send_pdu(pdu)
-                part_sent(connection, claimed, sequence, reference, self.line_id)
-                if sequence < len(pdus):
-                    connection.commit()  # each reference is on disk right after its +CMGS
+                with self.gateway.writing():
+                    part_sent(connection, claimed, sequence, reference, self.line_id)
+                    if sequence == len(pdus):
+                        finish_sent(connection, claimed, self.name)  # with the last reference
+                        finished = True
+                    self._commit(connection)
+            if not finished:  # a retry whose last part had gone out before
+                with self.gateway.writing():
+                    finish_sent(connection, claimed, self.name)
+                    self._commit(connection)
         except SubmitUnknown:
-            transition(
-                connection,
-                claimed,
-                "unknown",
-                self.name,
-                "no answer after AT+CMGS",
-                claimed_by=None,
-            )
-            connection.commit()
-            announce_committed()
+            with self.gateway.writing():
+                detail = "no answer after AT+CMGS"
+                transition(connection, claimed, "unknown", self.name, detail, claimed_by=None)
+                self._commit(connection)
             raise
         except ModemError as exc:
-            send_failed(connection, claimed, exc, self.gateway.config, self.name)
-            connection.commit()
-            announce_committed()
+            with self.gateway.writing():
+                send_failed(connection, claimed, exc, config, self.name)
+                self._commit(connection)
             if exc.fault and not isinstance(exc, ModemGone):
                 self._paused_until = time.monotonic() + FAULT_PAUSE
                 self._set_state("backing_off", f"modem fault: {exc}")
                 return
             if isinstance(exc, ModemTimeout | ModemGone):
                 raise
-            return
-        finish_sent(connection, claimed, self.name)  # with the last part's reference
+
+    @staticmethod
+    def _commit(connection: Connection) -> None:
         connection.commit()
-        announce_committed()
+        announce_committed()  # webhook deliveries written here leave at once
 
     def _number_of(self, connection: Connection, contact_id: str) -> str:
         """A contact's number, decrypted once per worker run (bounded cache)."""
@@ -314,7 +328,7 @@ class ModemRunner:
 
     def _store_event(self, event: MessageReceived | ReportReceived) -> None:
         config = self.gateway.config
-        with self.gateway.sessions() as session:
+        with self.gateway.sessions() as session, self.gateway.writing():
             if isinstance(event, MessageReceived):
                 receive(
                     session,

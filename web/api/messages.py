@@ -110,20 +110,21 @@ def _idempotent(session: Session, work: Any) -> tuple[dict[str, Any], int]:
     gateway = gateway_of(current_app)
     key = request.headers.get("Idempotency-Key")
     record = None
-    if key is not None:
-        digest = request_hash(request.method, request.path, request.get_data(cache=True))
-        try:
-            found = claim(session, gateway.vault, caller().key_id, key, digest)
-        except GatewayError as exc:
-            raise from_gateway_error(exc) from None
-        if isinstance(found, Replay):
-            session.rollback()
-            return found.body, found.status
-        record = found
-    body, status = work(session)
-    if record is not None:
-        remember(session, gateway.vault, record, status, body)
-    session.commit()
+    with gateway.writing():
+        if key is not None:
+            digest = request_hash(request.method, request.path, request.get_data(cache=True))
+            try:
+                found = claim(session, gateway.vault, caller().key_id, key, digest)
+            except GatewayError as exc:
+                raise from_gateway_error(exc) from None
+            if isinstance(found, Replay):
+                session.rollback()
+                return found.body, found.status
+            record = found
+        body, status = work(session)
+        if record is not None:
+            remember(session, gateway.vault, record, status, body)
+        session.commit()
     nudge(gateway.config.wake_socket_path)
     return body, status
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from gateway.archive import MessageView, list_messages, message_detail
+from gateway.cli.api_client import ApiError, post_message
 from gateway.cli.context import gateway_for, load
 from gateway.cli.output import emit_json, terminal_safe
 from gateway.errors import GatewayError
@@ -16,10 +19,65 @@ from gateway.wake import nudge
 @click.option("--to", "recipient", required=True, help="Recipient number (E.164 or national).")
 @click.option("--text", required=True, help="The message text.")
 @click.option("--line", help="Send from this line (by name); default: any free modem.")
+@click.option(
+    "--api-url",
+    envvar="SMSGW_API_URL",
+    help="Send through a running box's LAN API (https://HOST:PORT) instead of its database.",
+)
+@click.option(
+    "--key", envvar="SMSGW_API_KEY", help="API key for --api-url (better: $SMSGW_API_KEY)."
+)
+@click.option(
+    "--ca",
+    "ca_file",
+    envvar="SMSGW_CA",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The box's CA certificate (tls/ca.pem) for --api-url.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def send(ctx: click.Context, recipient: str, text: str, line: str | None, as_json: bool) -> None:
+def send(
+    ctx: click.Context,
+    recipient: str,
+    text: str,
+    line: str | None,
+    api_url: str | None,
+    key: str | None,
+    ca_file: Path | None,
+    as_json: bool,
+) -> None:
     """Queue a message; the worker sends it at once."""
+    if api_url:
+        summary = _send_through_api(api_url, key, ca_file, recipient, text, line)
+    else:
+        summary = _send_locally(ctx, recipient, text, line)
+    if as_json:
+        emit_json(summary)
+    else:
+        click.echo(
+            f"{summary['id']} {summary['status']} "
+            f"({summary['segments']} part(s), {summary['encoding']})"
+        )
+
+
+def _send_through_api(
+    api_url: str, key: str | None, ca_file: Path | None, to: str, text: str, line: str | None
+) -> dict[str, object]:
+    if not key:
+        raise click.UsageError("--api-url needs an API key: --key or $SMSGW_API_KEY")
+    payload: dict[str, object] = {"to": to, "body": text}
+    if line:
+        payload["line"] = line
+    try:
+        message = post_message(api_url, key, payload, ca_file=ca_file)
+    except ApiError as exc:
+        raise click.ClickException(str(exc)) from None
+    return {k: message.get(k) for k in ("id", "status", "segments", "encoding")}
+
+
+def _send_locally(
+    ctx: click.Context, recipient: str, text: str, line: str | None
+) -> dict[str, object]:
     config = load(ctx)
     with gateway_for(config) as gateway, gateway.sessions() as session:
         try:
@@ -33,18 +91,12 @@ def send(ctx: click.Context, recipient: str, text: str, line: str | None, as_jso
             raise click.ClickException(f"{exc.code}: {exc}") from None
         session.commit()
     nudge(config.wake_socket_path)
-    summary = {
+    return {
         "id": message.id,
         "status": message.status,
         "segments": message.segments,
         "encoding": message.encoding,
     }
-    if as_json:
-        emit_json(summary)
-    else:
-        click.echo(
-            f"{message.id} {message.status} ({message.segments} part(s), {message.encoding})"
-        )
 
 
 @click.group(invoke_without_command=True)

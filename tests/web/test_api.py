@@ -60,6 +60,7 @@ def api() -> Iterator[Api]:
             "reader": (auditor, ["messages:read"]),
             "sender": (crm, ["messages:send"]),
             "revoked": (crm, ["messages:send", "messages:read"]),
+            "admin": (crm, ["admin"]),
         }
         for name, (user, wanted) in scopes.items():
             key, plaintext = create_key(session, user, wanted)
@@ -337,3 +338,15 @@ def test_rate_limit_answers_429_with_retry_after(api: Api) -> None:
 def test_health_needs_no_key(api: Api) -> None:
     response = api.call("GET", "/api/v1/health", key=None)
     assert (response.status_code, response.json["status"]) == (200, "ok")
+
+
+def test_a_webhook_post_is_idempotent_too(api: Api) -> None:
+    hook = {"url": "http://10.0.0.5/hooks", "events": ["message.status"]}
+    headers = {"Idempotency-Key": "hook-1"}
+    first = api.call("POST", "/api/v1/webhooks", key="admin", json=hook, headers=headers)
+    again = api.call("POST", "/api/v1/webhooks", key="admin", json=hook, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json["id"] == again.json["id"]
+    listed = api.call("GET", "/api/v1/webhooks", key="admin").json["data"]
+    assert [w["id"] for w in listed] == [first.json["id"]]
+    assert api.call("GET", "/api/v1/webhooks").json["code"] == "insufficient_scope"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -11,6 +13,7 @@ import requests
 from tests.gateway.conftest import wait_until
 
 TO = "+12015550123"
+SMSGW = [sys.executable, "-m", "gateway.cli"]
 
 
 def make_key(box: Any, *scopes: str, user: str = "crm") -> dict[str, str]:
@@ -119,3 +122,32 @@ def test_hostile_text_goes_through_as_text(box: Any) -> None:
     assert sent.status_code == 202, sent.text
     shown = api.get(f"{box.base_url}/api/v1/messages/{sent.json()['id']}").json()
     assert shown["body"] == body
+
+
+def test_the_command_line_sends_through_the_api_of_a_running_box(box: Any) -> None:
+    created = make_key(box, "messages:send")
+    env = {**box.env, "SMSGW_API_KEY": created["key"]}
+    args = ["send", "--to", TO, "--text", "From the CRM host", "--json"]
+    remote = ["--api-url", box.base_url, "--ca", str(box.ca_path)]
+    sent = subprocess.run(
+        [*SMSGW, *args, *remote], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert sent.returncode == 0, sent.stderr
+    answer = json.loads(sent.stdout)
+    assert (answer["status"], answer["segments"], answer["encoding"]) == ("queued", 1, "gsm7")
+    # A bad key is a clear error that names the box's code, not a traceback.
+    env["SMSGW_API_KEY"] = created["key"][:-2] + "xx"
+    refused = subprocess.run(
+        [*SMSGW, *args, *remote], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 1 and "invalid_key" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    # Without the CA the box's certificate is not trusted.
+    untrusted = subprocess.run(
+        [*SMSGW, *args, "--api-url", box.base_url],
+        env={**env, "SMSGW_API_KEY": created["key"]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert untrusted.returncode == 1 and "unreachable" in untrusted.stderr

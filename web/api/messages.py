@@ -12,14 +12,13 @@ from sqlalchemy.orm import Session
 
 from gateway.archive import MessageView, list_messages, message_detail, view_of
 from gateway.errors import GatewayError, InvalidNumber
-from gateway.idempotency import Replay, claim, remember, request_hash
 from gateway.models import Line, Message
 from gateway.numbers import to_e164
 from gateway.outbound import PURPOSES, SendRequest, cancel, enqueue
-from gateway.wake import nudge
 from web import gateway_of
 from web.api import blueprint
 from web.api.auth import caller, requires
+from web.api.idempotent import idempotent
 from web.api.inputs import callback_url, check_fields, json_object, timestamp
 from web.problems import Problem, from_gateway_error
 
@@ -105,30 +104,6 @@ def _send_request(data: dict[str, Any], at: str = "") -> SendRequest:
     )
 
 
-def _idempotent(session: Session, work: Any) -> tuple[dict[str, Any], int]:
-    """Run ``work(session) -> (body, status)`` once per Idempotency-Key."""
-    gateway = gateway_of(current_app)
-    key = request.headers.get("Idempotency-Key")
-    record = None
-    with gateway.writing():
-        if key is not None:
-            digest = request_hash(request.method, request.path, request.get_data(cache=True))
-            try:
-                found = claim(session, gateway.vault, caller().key_id, key, digest)
-            except GatewayError as exc:
-                raise from_gateway_error(exc) from None
-            if isinstance(found, Replay):
-                session.rollback()
-                return found.body, found.status
-            record = found
-        body, status = work(session)
-        if record is not None:
-            remember(session, gateway.vault, record, status, body)
-        session.commit()
-    nudge(gateway.config.wake_socket_path)
-    return body, status
-
-
 def _accepted(session: Session, message: Message, send: SendRequest, number: str) -> dict[str, Any]:
     line = session.get(Line, message.line_id) if message.line_id else None
     return message_json(view_of(message, number, send.body, line))
@@ -150,7 +125,7 @@ def send_message() -> tuple[dict[str, Any], int]:
         return _accepted(session, message, send, number), 202
 
     with gateway.sessions() as session:
-        return _idempotent(session, work)
+        return idempotent(session, work)
 
 
 @blueprint.post("/messages/batch")
@@ -190,7 +165,7 @@ def send_batch() -> tuple[dict[str, Any], int]:
         return body, 202 if accepted else 422
 
     with gateway.sessions() as session:
-        return _idempotent(session, work)
+        return idempotent(session, work)
 
 
 def _cursor(view: MessageView) -> str:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app
+from sqlalchemy.orm import Session
 
 from gateway.errors import GatewayError
 from gateway.webhooks import create_webhook, delete_webhook, describe, list_webhooks
 from web import gateway_of
 from web.api import blueprint
 from web.api.auth import caller, requires
+from web.api.idempotent import idempotent
 from web.api.inputs import check_fields, json_object
 from web.problems import from_gateway_error
 
@@ -25,7 +27,8 @@ def add_webhook() -> tuple[dict[str, Any], int]:
         {"url": (str,), "events": (list,), "secret": (str, type(None))},
         ("url", "events"),
     )
-    with gateway.sessions() as session:
+
+    def work(session: Session) -> tuple[dict[str, Any], int]:
         try:
             webhook, secret = create_webhook(
                 session,
@@ -37,8 +40,10 @@ def add_webhook() -> tuple[dict[str, Any], int]:
             )
         except GatewayError as exc:
             raise from_gateway_error(exc) from None
-        session.commit()
         return {**describe(webhook), "secret": secret}, 201
+
+    with gateway.sessions() as session:
+        return idempotent(session, work)
 
 
 @blueprint.get("/webhooks")

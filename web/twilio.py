@@ -29,7 +29,8 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import Any, NoReturn
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from gateway.apikeys import Caller
@@ -38,10 +39,10 @@ from gateway.errors import GatewayError, InvalidNumber
 from gateway.lines import line_name_by_number
 from gateway.numbers import to_e164
 from gateway.outbound import SendRequest, enqueue
-from gateway.wake import nudge
 from gateway.webhooks import TWILIO_ERROR, TWILIO_STATUS, InvalidWebhookUrl, check_url
 from web import gateway_of
 from web.api.auth import authenticated, refuse_keys_in_query, throttle
+from web.api.idempotent import idempotent
 from web.problems import Problem
 
 blueprint = Blueprint("twilio", __name__, url_prefix="/2010-04-01")
@@ -197,16 +198,19 @@ def create_message(account_sid: str) -> tuple[dict[str, Any], int]:
     who = _authorize(account_sid, "messages:send")
     send = _send_request(who)
     gateway = gateway_of(current_app)
-    with gateway.sessions() as session:
+    g.caller = who
+
+    def work(session: Session) -> tuple[dict[str, Any], int]:
         try:
             message = enqueue(session, gateway.vault, gateway.config, send)
         except GatewayError as exc:
             raise _gateway_error(exc) from None
         session.flush()
         view = message_detail(session, gateway.vault, message.id, history=False)
-        session.commit()
-    nudge(gateway.config.wake_socket_path)
-    return twilio_message(view, account_sid), 201
+        return twilio_message(view, account_sid), 201
+
+    with gateway.sessions() as session:
+        return idempotent(session, work)  # Idempotency-Key or I-Twilio-Idempotency-Token
 
 
 @blueprint.get("/Accounts/<account_sid>/Messages/<message_sid>.json")

@@ -468,3 +468,13 @@ def test_it_shows_inbound_messages_from_the_sender_to_the_line() -> None:
     assert (shown["from"], shown["to"]) == (TO, LINE_NUMBER)
     assert shown["num_segments"] == "2"
     assert shown["date_sent"] == "Sun, 01 Mar 2026 09:30:00 +0000"
+
+
+def test_twilios_idempotency_token_sends_once(endpoint: Endpoint) -> None:
+    headers = {**basic(ACCOUNT_SID, endpoint.keys["full"]), "I-Twilio-Idempotency-Token": "t-1"}
+    path = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+    form = {"To": TO, "Body": "Once"}
+    first = endpoint.client.post(path, data=form, headers=headers)
+    again = endpoint.client.post(path, data=form, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.get_json()["sid"] == again.get_json()["sid"]

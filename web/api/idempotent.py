@@ -21,7 +21,8 @@ Work = Callable[[Session], tuple[dict[str, Any], int]]
 def idempotent(session: Session, work: Work) -> tuple[dict[str, Any], int]:
     """Run ``work(session) -> (body, status)`` once per Idempotency-Key."""
     gateway = gateway_of(current_app)
-    key = request.headers.get("Idempotency-Key")
+    # Twilio's SDKs send their own header for the same purpose.
+    key = request.headers.get("Idempotency-Key", request.headers.get("I-Twilio-Idempotency-Token"))
     record = None
     with gateway.writing():
         if key is not None:

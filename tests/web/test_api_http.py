@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import subprocess
 import sys
 import threading
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
+from standardwebhooks.webhooks import Webhook
 
+from modem.sim.control import control_request
 from tests.gateway.conftest import wait_until
 
 TO = "+12015550123"
@@ -151,3 +154,65 @@ def test_the_command_line_sends_through_the_api_of_a_running_box(box: Any) -> No
         timeout=60,
     )
     assert untrusted.returncode == 1 and "unreachable" in untrusted.stderr
+
+
+class _Hooks(http.server.BaseHTTPRequestHandler):
+    received: ClassVar[list[tuple[dict[str, str], bytes]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Hooks.received.append((dict(self.headers), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_webhooks_end_to_end_through_the_box(box: Any) -> None:
+    _Hooks.received.clear()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hooks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        api = client(box, make_key(box, "admin")["key"])
+        url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+        hook = api.post(
+            f"{box.base_url}/api/v1/webhooks",
+            json={"url": url, "events": ["message.status", "message.received"]},
+        )
+        assert hook.status_code == 201, hook.text
+        verifier = Webhook(hook.json()["secret"])
+
+        def events(kind: str) -> list[dict[str, Any]]:
+            found = []
+            for headers, body in list(_Hooks.received):
+                payload = verifier.verify(body, headers)  # raises on a bad signature
+                if payload["type"] == kind:
+                    found.append(payload["data"])
+            return found
+
+        # The worker reads subscriptions every 2 s: send until the first status arrives.
+        sent = api.post(f"{box.base_url}/api/v1/messages", json={"to": TO, "body": "Hooked"})
+        message_id = sent.json()["id"]
+
+        def delivered() -> bool:
+            mine = [e for e in events("message.status") if e["message"]["id"] == message_id]
+            return any(e["message"]["status"] == "delivered" for e in mine)
+
+        wait_until(delivered, 30, "a delivered status webhook")
+        mine = [e for e in events("message.status") if e["message"]["id"] == message_id]
+        by_sequence = sorted(mine, key=lambda e: e["sequence"])
+        statuses = [e["message"]["status"] for e in by_sequence]
+        assert statuses[-3:] == ["sending", "sent", "delivered"]
+        assert all("body" not in e["message"] for e in mine)  # status events carry no text
+
+        control_request(box.control, {"op": "inject", "from": "+12015550177", "text": "Hi ☺"})
+        wait_until(lambda: events("message.received"), 30, "a message.received webhook")
+        (received,) = events("message.received")
+        assert (received["message"]["from"], received["message"]["body"]) == (
+            "+12015550177",
+            "Hi ☺",
+        )
+    finally:
+        server.shutdown()
+        server.server_close()

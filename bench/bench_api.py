@@ -66,6 +66,7 @@ class Box:
         )
         # A generous limit: the benchmark measures throughput, not the limiter.
         self.env["SMSGW_WEB_RATE_PER_MINUTE"] = "1000000"
+        self.env["SMSGW_CONSENT_TRANSACTIONAL"] = "on_send"  # a ledger row per new contact
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]

@@ -73,6 +73,8 @@ def setup(root: Path, modems: int, delay: float) -> tuple[subprocess.Popen[str],
     config = root / "smsgw.toml"
     config.write_text(
         f'data_dir = "{root}"\n\n[queue]\nrequest_reports = false\n\n'
+        # Each first send attests the customer's number (one ledger row per new contact).
+        '[consent]\ntransactional = "on_send"\n\n'
         + "".join(
             f'[[modems]]\ndevice = "{d}"\nline = "Line {i}"\nrate_per_minute = 600\n\n'
             for i, d in enumerate(devices)

@@ -87,8 +87,11 @@ def list_messages(
         query = query.where(Message.created_at < until)
     if before is not None:
         at, message_id = before
+        # The first condition alone is what an index can range over; the OR then only
+        # settles ties within one timestamp. Without it, page 1,000 scans pages 1 to 999.
         query = query.where(
-            or_(Message.created_at < at, and_(Message.created_at == at, Message.id < message_id))
+            Message.created_at <= at,
+            or_(Message.created_at < at, and_(Message.created_at == at, Message.id < message_id)),
         )
     query = query.order_by(Message.created_at.desc(), Message.id.desc()).limit(
         max(1, min(limit, MAX_LIMIT))

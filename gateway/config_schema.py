@@ -70,6 +70,10 @@ def _check_device(value: str) -> str | None:
     return "must not be empty" if not value else check_absolute(value)
 
 
+def _check_optional_path(value: str) -> str | None:
+    return None if not value else check_absolute(value)
+
+
 def _check_socket(value: str) -> str | None:
     if not value:
         return None
@@ -311,6 +315,12 @@ class WebConfig:
         low=1,
         high=1_000_000,
     )
+    metrics_token_file: str = setting(
+        "",
+        doc="File holding the token a Prometheus server sends (Authorization: Bearer …) to "
+        "read /metrics from another machine; empty: /metrics answers on localhost only.",
+        check=_check_optional_path,
+    )
 
 
 @dataclass(frozen=True)
@@ -332,6 +342,156 @@ class WebhooksConfig:
     )
 
 
+def _check_clock(value: str) -> str | None:
+    match = re.fullmatch(r"([01][0-9]|2[0-3]):([0-5][0-9])", value)
+    return None if match else f"{_show(value)} must be a time of day HH:MM, such as 08:00"
+
+
+def _check_words(value: str) -> str | None:
+    words = [word.strip() for word in value.split(",")]
+    if not any(words):
+        return "must list at least one word, comma-separated"
+    for word in words:
+        if not word or len(word) > 32 or not word.isprintable():
+            return f"{_show(word)}: each word is 1 to 32 printable characters"
+    return None
+
+
+def _check_reply(value: str) -> str | None:
+    if not value.strip() or len(value) > 320:
+        return "must be 1 to 320 characters (at most two SMS)"
+    if not value.isprintable():
+        return "must be printable characters on one line"
+    return None
+
+
+def _check_zone(value: str) -> str | None:
+    if not value:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"{_show(value)} is not an IANA time zone such as Europe/Berlin"
+    return None
+
+
+@dataclass(frozen=True)
+class ConsentConfig:
+    """Consent: keywords, automatic replies, quiet hours for marketing."""
+
+    transactional: str = setting(
+        "recorded",
+        doc='What a one-to-one service message needs: "recorded" (a consent event saying '
+        'the customer gave their number, recorded before or with the send) or "on_send" '
+        "(the sender attests it by sending; the first send records it in the ledger).",
+        check=lambda value: (
+            None if value in ("recorded", "on_send") else 'must be "recorded" or "on_send"'
+        ),
+    )
+    business_name: str = setting(
+        "our office", doc="How replies name the business ({business}).", check=_check_reply
+    )
+    opt_out_words: str = setting(
+        "STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT, OPT OUT",
+        doc="A message that is only one of these opts the sender out of every line.",
+        check=_check_words,
+    )
+    opt_in_words: str = setting(
+        "START, YES, UNSTOP",
+        doc="A message that is only one of these undoes the sender's opt-out.",
+        check=_check_words,
+    )
+    help_words: str = setting(
+        "HELP, INFO",
+        doc="A message that is only one of these gets the help reply.",
+        check=_check_words,
+    )
+    opt_out_reply: str = setting(
+        "{business}: you are unsubscribed and get no more messages. Reply START to undo.",
+        doc="The one confirmation an opt-out gets.",
+        check=_check_reply,
+    )
+    opt_in_reply: str = setting(
+        "{business}: you are resubscribed. Reply STOP to opt out.",
+        doc="The reply to an opt-in word that lifted an opt-out.",
+        check=_check_reply,
+    )
+    help_reply: str = setting(
+        "{business}: reply to this message and a person will answer. Reply STOP to opt out.",
+        doc="The reply to a help word, sent even to contacts who opted out.",
+        check=_check_reply,
+    )
+    opt_out_notice: str = setting(
+        "Reply STOP to opt out",
+        doc="Appended to the first marketing message a contact gets.",
+        check=_check_reply,
+    )
+    quiet_start: str = setting(
+        "08:00",
+        doc="Marketing goes out from this local time of the recipient…",
+        check=_check_clock,
+    )
+    quiet_end: str = setting(
+        "21:00",
+        doc="…until this one (HH:MM; a window may wrap past midnight).",
+        check=_check_clock,
+    )
+    fallback_zone: str = setting(
+        "",
+        doc="Time zone for numbers whose zone is unknown; empty means the box's own.",
+        check=_check_zone,
+    )
+    marketing_daily_cap: int = setting(
+        0,
+        doc="Most marketing messages one contact gets per local day; 0 means no cap.",
+        low=0,
+        high=100,
+    )
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    """How long records are kept; a daily job purges and records what it purged."""
+
+    body_days: int = setting(
+        730,
+        doc="Days message bodies are kept (the rest of the record stays); 0 keeps them.",
+        low=0,
+        high=36500,
+    )
+    consent_years: int = setting(
+        5,
+        doc="Years superseded consent evidence is kept; opt-outs and the current state "
+        "are never purged.",
+        low=5,
+        high=100,
+    )
+
+
+def _check_backup_directory(value: str) -> str | None:
+    return None if not value else check_absolute(value)
+
+
+@dataclass(frozen=True)
+class BackupConfig:
+    """Daily encrypted backups taken by the worker (SQLite only; never holding the master key)."""
+
+    enabled: bool = setting(False, doc="Take a backup once a day.")
+    directory: str = setting(
+        "",
+        doc="Where daily backups go; empty means <data_dir>/backups. Better on another disk.",
+        check=_check_backup_directory,
+    )
+    keep: int = setting(
+        7, doc="How many daily backups to keep; older ones are deleted.", low=1, high=366
+    )
+    hour: int = setting(
+        3, doc="Local hour of the day after which the day's backup is taken.", low=0, high=23
+    )
+
+
 SECTIONS: dict[str, type] = {
     "database": DatabaseConfig,
     "numbers": NumbersConfig,
@@ -340,6 +500,9 @@ SECTIONS: dict[str, type] = {
     "worker": WorkerConfig,
     "web": WebConfig,
     "webhooks": WebhooksConfig,
+    "consent": ConsentConfig,
+    "retention": RetentionConfig,
+    "backup": BackupConfig,
 }
 
 
@@ -357,6 +520,9 @@ class Config:
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     web: WebConfig = field(default_factory=WebConfig)
     webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
+    consent: ConsentConfig = field(default_factory=ConsentConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    backup: BackupConfig = field(default_factory=BackupConfig)
     modems: tuple[ModemConfig, ...] = ()
     source: Path | None = None
 

@@ -7,7 +7,9 @@ from importlib import import_module
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from gateway.models import Contact, new_id, utcnow
+from gateway.consent import load_state
+from gateway.errors import NotFound
+from gateway.models import Contact, DataKeyRow, new_id, utcnow
 from gateway.vault import Vault
 
 _BY_INDEX = select(Contact).where(Contact.number_index == bindparam("number_index"))
@@ -60,3 +62,41 @@ def find_or_create_contact(session: Session, vault: Vault, e164: str) -> Contact
 
 def contact_number(vault: Vault, contact: Contact) -> str:
     return vault.decrypt(contact.number_enc, "contacts", "number", contact.id)
+
+
+def rekey_if_erased(session: Session, vault: Vault, contact: Contact, e164: str) -> Contact:
+    """An erased contact who writes again: what they send now is kept under a new key.
+
+    Everything from before stays unreadable (its key is gone for good); the contact stays
+    marked erased, so the business still never texts them.
+    """
+    if contact.erased_at is None:
+        return contact
+    wrapped = session.scalar(select(DataKeyRow.wrapped).where(DataKeyRow.id == contact.key_id))
+    if wrapped is not None:
+        return contact
+    key_id = vault.new_key(session)
+    contact.key_id = key_id
+    contact.number_enc = vault.encrypt(key_id, e164, "contacts", "number", contact.id)
+    return contact
+
+
+def get_contact(session: Session, contact_id: str) -> Contact:
+    contact = session.get(Contact, contact_id[:64])
+    if contact is None:
+        raise NotFound("no contact with that id")
+    return contact
+
+
+def describe_contact(vault: Vault, contact: Contact) -> dict[str, object]:
+    """A contact for the API: an erased one shows no number."""
+    session = Session.object_session(contact)
+    number = None if contact.erased_at else contact_number(vault, contact)
+    state = load_state(session, contact.id) if session is not None else None
+    return {
+        "id": contact.id,
+        "number": number,
+        "erased_at": contact.erased_at.isoformat() if contact.erased_at else None,
+        "created_at": contact.created_at.isoformat(),
+        "consent": state.as_dict() if state is not None else None,
+    }

@@ -173,15 +173,19 @@ class Keyring:
     (its row deleted) or by returning None or b"" as the wrapped key (its row kept as a
     tombstone); both give CryptoError("data key N was destroyed"). Other errors pass through.
     Every process keeps its own cache: after crypto-shredding, each must `forget` the key.
+    `find_master(fingerprint)` supplies another master key for rows wrapped by one (during
+    and after a rotate-key), or None if it has no such key.
     """
 
     def __init__(
         self,
         master: MasterKey,
         load_wrapped: Callable[[int], tuple[bytes | None, str | None]],
+        find_master: Callable[[str], MasterKey | None] | None = None,
     ) -> None:
         self._master = master
         self._load_wrapped = load_wrapped
+        self._find_master = find_master
         self._keys: dict[int, DataKey] = {}
         # One lock, held while loading: concurrent misses on an id unwrap it only once.
         self._lock = threading.Lock()
@@ -227,13 +231,17 @@ class Keyring:
             wrapped, fingerprint = None, None
         if not wrapped:
             raise CryptoError(f"data key {key_id} was destroyed")
-        if fingerprint is not None and fingerprint != self._master.fingerprint:
+        master = self._master
+        if fingerprint is not None and fingerprint != master.fingerprint:
+            found = self._find_master(fingerprint) if self._find_master else None
+            if found is not None:
+                return unwrap_key(found, key_id, wrapped)
             raise CryptoError(
                 f"data key {key_id} was wrapped by master key {fingerprint}, but the loaded "
                 f"master key is {self._master.fingerprint} (wrong key file, or an unfinished "
                 "rotate-key)"
             )
-        return unwrap_key(self._master, key_id, wrapped)
+        return unwrap_key(master, key_id, wrapped)
 
 
 def _key_id_bytes(key_id: int) -> bytes:

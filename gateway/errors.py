@@ -41,3 +41,33 @@ class Conflict(GatewayError):
 
 class NotCancelable(GatewayError):
     code = "not_cancelable"
+
+
+class RecipientOptedOut(GatewayError):
+    code = "recipient_opted_out"
+
+
+class NoMarketingConsent(GatewayError):
+    code = "no_marketing_consent"
+
+
+class NoTransactionalConsent(GatewayError):
+    code = "no_transactional_consent"
+
+
+class RecipientErased(GatewayError):
+    code = "recipient_erased"
+
+
+class MarketingCapReached(GatewayError):
+    code = "marketing_cap_reached"
+
+
+class NoAllowedHours(GatewayError):
+    code = "no_allowed_hours"
+
+
+class ConsentForbidden(GatewayError):
+    """A consent change the person recording it may not make (an agent re-subscribing)."""
+
+    code = "consent_change_forbidden"

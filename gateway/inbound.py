@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from gateway.contacts import find_or_create_contact
+from gateway.contacts import find_or_create_contact, rekey_if_erased
 from gateway.errors import InvalidNumber
 from gateway.lifecycle import record
 from gateway.models import Contact, InboundPart, InboundSeen, Message, new_id, utcnow
@@ -63,7 +63,9 @@ def receive(
     if session.get(InboundSeen, fingerprint) is not None:
         return None
     session.add(InboundSeen(fingerprint=fingerprint, seen_at=now))
-    contact = find_or_create_contact(session, vault, sender)
+    contact = rekey_if_erased(
+        session, vault, find_or_create_contact(session, vault, sender), sender
+    )
     if concat is None or concat.total <= 1:
         return _store(
             session,

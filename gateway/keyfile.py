@@ -39,6 +39,9 @@ def key_fingerprint(key: bytes) -> str:
 class MasterKey:
     key: bytes = field(repr=False)
     fingerprint: str = ""
+    # Where it was read from: a vault finds the other keys of an unfinished rotate-key
+    # (master.key.new, master.key.old) next to it. Not part of the key's identity.
+    path: Path | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.key) != KEY_SIZE:
@@ -77,7 +80,7 @@ def create_master_key(path: Path) -> MasterKey:
         raise CryptoError(f"cannot write master key to {path}: {exc.strerror}") from None
     os.close(fd)
     _fsync_directory(path.parent)
-    return MasterKey(key)
+    return MasterKey(key, path=path)
 
 
 def load_master_key(path: Path) -> MasterKey:
@@ -101,7 +104,7 @@ def load_master_key(path: Path) -> MasterKey:
         content = os.read(fd, _MAX_FILE_SIZE)
     finally:
         os.close(fd)
-    return MasterKey(_parse(content, path))
+    return MasterKey(_parse(content, path), path=path)
 
 
 def _parse(content: bytes, path: Path) -> bytes:

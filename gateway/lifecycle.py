@@ -16,7 +16,8 @@ ALLOWED: dict[str | None, frozenset[str]] = {
     None: frozenset({"pending_approval", "scheduled", "queued", "received"}),
     "pending_approval": frozenset({"scheduled", "queued", "canceled", "blocked"}),
     "scheduled": frozenset({"queued", "canceled", "blocked", "failed"}),
-    "queued": frozenset({"sending", "canceled", "blocked", "failed"}),
+    # queued -> scheduled: quiet hours, seen again just before a modem, put it off.
+    "queued": frozenset({"sending", "scheduled", "canceled", "blocked", "failed"}),
     "sending": frozenset({"sent", "queued", "failed", "unknown", "blocked"}),
     "sent": frozenset({"delivered", "undelivered"}),
     "unknown": frozenset({"queued"}),  # a person may resend

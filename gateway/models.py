@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -106,6 +107,9 @@ class Contact(Base):
     number_enc: Mapped[bytes] = mapped_column(LargeBinary)
     name_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Erased (``smsgw contact erase``): the data key is destroyed; the row and its blind index
+    # stay, so the number is recognised and never texted again.
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class Message(Base):
@@ -142,10 +146,15 @@ class Message(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     received_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Retention removed the body (``body_enc`` is then empty); the metadata stays.
+    body_purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     __table_args__ = (
         Index("ix_messages_queue", "status", "priority", "next_attempt_at"),
         Index("ix_messages_created", "created_at"),
+        # Lists filtered by status, newest first: without it a page of "delivered" (most of
+        # the archive after a few years) sorts every delivered message to return fifty.
+        Index("ix_messages_status_created", "status", "created_at"),
     )
 
 
@@ -289,3 +298,62 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     __table_args__ = (Index("ix_deliveries_due", "status", "next_attempt_at"),)
+
+
+class ConsentEvent(Base):
+    """One entry of the consent ledger: append-only, never edited (corrections are new rows).
+
+    A contact's consent per purpose is derived from these rows (``gateway.consent``). The
+    evidence text is personal, so it is encrypted under the contact's key; purpose, action,
+    source, dates and the triggering message stay readable after an erasure, as minimal
+    proof. The database itself refuses updates, and deletes other than retention's
+    (``gateway.migrations`` 0003 installs the triggers).
+    """
+
+    __tablename__ = "consent_events"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"))
+    purpose: Mapped[str] = mapped_column(String(16))  # transactional | marketing | all
+    action: Mapped[str] = mapped_column(String(12))  # opted_in | opted_out | revoked
+    source: Mapped[str] = mapped_column(String(16))  # web_form | paper | email | keyword …
+    evidence_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    message_id: Mapped[str | None] = mapped_column(ForeignKey("messages.id"), nullable=True)
+    line_id: Mapped[str | None] = mapped_column(ForeignKey("lines.id"), nullable=True)
+    recorded_by: Mapped[str] = mapped_column(String(64))  # a user id, "contact" or "worker"
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_consent_contact", "contact_id", "recorded_at"),)
+
+
+class ConsentReview(Base):
+    """An inbound message that reads like a revocation in other words, waiting for a person.
+
+    ``due_on`` is the last business day to act on it (10 business days after receipt).
+    """
+
+    __tablename__ = "consent_reviews"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | revoked | dismissed
+    resolved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (Index("ix_consent_reviews_open", "status", "due_on"),)
+
+
+class RetentionRun(Base):
+    """What one run of the daily retention job purged, and up to when."""
+
+    __tablename__ = "retention_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    bodies_before: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    bodies_purged: Mapped[int] = mapped_column(Integer, default=0)
+    consent_before: Mapped[datetime] = mapped_column(UtcDateTime)
+    consent_events_purged: Mapped[int] = mapped_column(Integer, default=0)

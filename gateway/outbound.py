@@ -14,7 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from gateway import compliance
 from gateway.config import Config
+from gateway.consent import COMPLIANCE, ConsentChange
 from gateway.contacts import find_or_create_contact
 from gateway.errors import (
     BodyTooLong,
@@ -51,6 +53,8 @@ class SendRequest:
     purpose: str = "transactional"  # or "marketing"
     status_callback: str | None = None
     callback_style: str | None = None  # "twilio" for the Twilio-compatible endpoint
+    consent: ConsentChange | None = None  # consent the customer gave, recorded with the send
+    role: str = "agent"  # the sender's role, for the consent rules
 
 
 def check_body(body: str, max_segments: int) -> Segments:
@@ -85,12 +89,15 @@ def enqueue(
     segments = check_body(request.body, config.queue.max_segments)
     if not 0 <= request.priority <= 9:
         raise InvalidBody("priority must be 0 (interactive) to 9 (bulk)")
-    if request.purpose not in PURPOSES:
+    if request.purpose not in (*PURPOSES, COMPLIANCE):
         raise InvalidInput("purpose is transactional or marketing")
     if request.expires_at is not None and request.expires_at <= now:
         raise InvalidInput("expires_at is in the past")
-    send_at, expires_at = request.send_at, request.expires_at
-    if send_at is not None and expires_at is not None and expires_at <= send_at:
+    if (
+        request.send_at is not None
+        and request.expires_at is not None
+        and request.expires_at <= request.send_at
+    ):
         raise InvalidInput("expires_at is before send_at")
     line_id = None
     if request.line is not None:
@@ -98,21 +105,38 @@ def enqueue(
         if line_id is None:
             raise UnknownLine("no line has that name")
     contact = find_or_create_contact(session, vault, e164)
+    accepted = compliance.accept(
+        session,
+        vault,
+        config,
+        contact,
+        e164,
+        body=request.body,
+        purpose=request.purpose,
+        send_at=request.send_at,
+        now=now,
+        sender=request.created_by or "api",
+        role=request.role,
+        consent=request.consent,
+    )
+    body, send_at = accepted.body, accepted.send_at
+    if body != request.body:
+        segments = check_body(body, config.queue.max_segments)
     message_id = new_id("msg")
-    scheduled = request.send_at is not None and request.send_at > now
+    scheduled = send_at is not None and send_at > now
     message = Message(
         id=message_id,
         direction="out",
         contact_id=contact.id,
         line_id=line_id,
         status="",
-        body_enc=vault.encrypt(contact.key_id, request.body, "messages", "body", message_id),
+        body_enc=vault.encrypt(contact.key_id, body, "messages", "body", message_id),
         encoding=segments.encoding,
         segments=len(segments.parts),
         priority=request.priority,
-        send_at=request.send_at,
-        expires_at=request.expires_at or now + timedelta(hours=config.queue.expiry_hours),
-        next_attempt_at=request.send_at if scheduled else now,
+        send_at=send_at,
+        expires_at=_expiry(request, config, now, send_at),
+        next_attempt_at=send_at if scheduled else now,
         request_report=config.queue.request_reports,
         concat_reference=random.randrange(256),
         attempts=0,
@@ -126,6 +150,16 @@ def enqueue(
     session.add(message)
     record(session, message, "scheduled" if scheduled else "queued", request.created_by or "api")
     return message
+
+
+def _expiry(
+    request: SendRequest, config: Config, now: datetime, send_at: datetime | None
+) -> datetime:
+    """Asked for, or ``expiry_hours`` after the message may first leave (quiet hours may have
+    put that off)."""
+    if request.expires_at is not None:
+        return request.expires_at
+    return max(now, send_at or now) + timedelta(hours=config.queue.expiry_hours)
 
 
 def cancel(session: Session, message_id: str, actor: str) -> Message:

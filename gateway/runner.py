@@ -13,15 +13,21 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from gateway.app import Gateway
+from gateway.compliance import before_send
 from gateway.config import ModemConfig
+from gateway.contacts import contact_number
 from gateway.errors import InvalidTransition
 from gateway.inbound import receive
-from gateway.models import Line
+from gateway.inbound_consent import handle_inbound
+from gateway.models import Contact, Line, Message
 from gateway.reports import apply_report
 from gateway.sending import (
     Claimed,
@@ -54,6 +60,8 @@ logger = logging.getLogger(__name__)
 IDLE_CLAIM_EVERY = 1.0  # look at the queue this often even without a nudge (retries, send_at)
 REOPEN_AFTER = 5.0  # seconds between attempts to find a modem that is gone
 FAULT_PAUSE = 30.0
+# The database refused a write (disk full, locked past the busy timeout): try again this often.
+DATABASE_PAUSE = 5.0
 NUMBER_CACHE = 10_000  # a modem-level fault takes the modem out of rotation this long
 
 
@@ -90,6 +98,9 @@ class ModemRunner:
         self._next_health = 0.0
         self._paused_until = 0.0
         self._numbers: dict[str, str] = {}
+        # When the thread last came round its loop (or finished a part): the worker's
+        # watchdog tells a thread stuck in the kernel from one that is merely waiting.
+        self.turned_at = time.monotonic()
         self._thread = threading.Thread(target=self.run, name=f"modem-{modem_config.line}")
         work.subscribe(self.modem.wake)
 
@@ -101,16 +112,23 @@ class ModemRunner:
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
     def run(self) -> None:
         try:
             while not self.stopping.is_set():
-                self.step()
+                try:
+                    self.step()
+                except OperationalError as exc:  # also from recording a modem error's state
+                    self._database_unavailable(exc)
         finally:
             self.modem.release()
             self._set_state("offline")
 
     def step(self) -> None:
         """One turn of the loop; every modem error ends here and becomes a line state."""
+        self.turned_at = time.monotonic()
         try:
             if not self.modem.is_open:
                 self._open()
@@ -224,6 +242,9 @@ class ModemRunner:
         vault = self.gateway.vault
         try:
             number = self._number_of(connection, claimed.contact_id)
+            if not self._consent_allows(connection, claimed, number):
+                self._commit(connection)
+                return None
             body = vault.decrypt(claimed.body_enc, "messages", "body", claimed.id)
             pdus = encode_submit(
                 number,
@@ -248,6 +269,35 @@ class ModemRunner:
         self._commit(connection)
         return pdus, done
 
+    def _consent_allows(self, connection: Connection, claimed: Claimed, number: str) -> bool:
+        """The ledger and quiet hours read again in the claim's transaction: a STOP that
+        came while the message waited blocks it; quiet hours put marketing off."""
+        now = datetime.now(UTC)
+        verdict = before_send(
+            connection, self.gateway.config, claimed.contact_id, number, claimed.purpose, now
+        )
+        if verdict.block is not None:
+            code, text = verdict.block
+            transition(
+                connection, claimed, "blocked", self.name, text, claimed_by=None, error_code=code
+            )
+            return False
+        if verdict.wait_until is not None:
+            later = verdict.wait_until
+            detail = "quiet hours: put off until the recipient's allowed hours"
+            transition(
+                connection,
+                claimed,
+                "scheduled",
+                self.name,
+                detail,
+                claimed_by=None,
+                send_at=later,
+                next_attempt_at=later,
+            )
+            return False
+        return True
+
     def _transmit(
         self, connection: Connection, claimed: Claimed, pdus: list[EncodedPdu], done: set[int]
     ) -> None:
@@ -259,32 +309,73 @@ class ModemRunner:
                 if sequence in done:
                     continue
                 reference = self.modem.send_pdu(pdu)
-                with self.gateway.writing():
-                    part_sent(connection, claimed, sequence, reference, self.line_id)
-                    if sequence == len(pdus):
-                        finish_sent(connection, claimed, self.name)  # with the last reference
-                        finished = True
-                    self._commit(connection)
+                self.turned_at = time.monotonic()  # a long message is many steps' worth
+                last = sequence == len(pdus)  # the message is sent with its last reference
+                sent = partial(self._part_sent, connection, claimed, sequence, reference, last)
+                self._record(connection, claimed, sent)
+                finished = finished or last
             if not finished:  # a retry whose last part had gone out before
-                with self.gateway.writing():
-                    finish_sent(connection, claimed, self.name)
-                    self._commit(connection)
+                self._record(
+                    connection, claimed, partial(finish_sent, connection, claimed, self.name)
+                )
         except SubmitUnknown:
-            with self.gateway.writing():
-                detail = "no answer after AT+CMGS"
-                transition(connection, claimed, "unknown", self.name, detail, claimed_by=None)
-                self._commit(connection)
+            detail = "no answer after AT+CMGS"
+            unknown = partial(
+                transition, connection, claimed, "unknown", self.name, detail, claimed_by=None
+            )
+            self._record(connection, claimed, unknown)
             raise
         except ModemError as exc:
-            with self.gateway.writing():
-                send_failed(connection, claimed, exc, config, self.name)
-                self._commit(connection)
+            failed = partial(send_failed, connection, claimed, exc, config, self.name)
+            self._record(connection, claimed, failed)
             if exc.fault and not isinstance(exc, ModemGone):
                 self._paused_until = time.monotonic() + FAULT_PAUSE
                 self._set_state("backing_off", f"modem fault: {exc}")
                 return
             if isinstance(exc, ModemTimeout | ModemGone):
                 raise
+
+    def _part_sent(
+        self, connection: Connection, claimed: Claimed, sequence: int, reference: int, last: bool
+    ) -> None:
+        part_sent(connection, claimed, sequence, reference, self.line_id)
+        if last:
+            finish_sent(connection, claimed, self.name)
+
+    def _record(self, connection: Connection, claimed: Claimed, write: Callable[[], None]) -> None:
+        """Commit what the modem just did, waiting for the database as long as it takes.
+
+        The modem has already acted, so its outcome (a message reference above all) is
+        not dropped because the disk is full or the database locked for a while. Until
+        it commits, the message stays ``sending``; a worker stopped meanwhile leaves it
+        so, and start-up marks it ``unknown`` rather than sending it twice.
+        """
+        status, attempts = claimed.status, claimed.attempts
+        while True:
+            try:
+                with self.gateway.writing():
+                    write()
+                    self._commit(connection)
+                return
+            except OperationalError as exc:
+                connection.rollback()
+                # The transition did not happen after all: the next try starts from the same.
+                claimed.status, claimed.attempts = status, attempts
+                self._database_unavailable(exc)
+                if self.stopping.is_set():
+                    raise
+
+    def _database_unavailable(self, exc: OperationalError) -> None:
+        """Pause, then try again: the unit of work was rolled back whole (a claim with it,
+        so its message is still queued), and nothing is lost by waiting."""
+        reason = getattr(exc.orig, "sqlite_errorname", None) or type(exc.orig).__name__
+        logger.warning(
+            "%s: the database refused a write (%s); trying again in %.0f s",
+            self.name,
+            reason,
+            DATABASE_PAUSE,
+        )
+        self.stopping.wait(DATABASE_PAUSE)
 
     @staticmethod
     def _commit(connection: Connection) -> None:
@@ -328,15 +419,18 @@ class ModemRunner:
 
     def _store_event(self, event: MessageReceived | ReportReceived) -> None:
         config = self.gateway.config
+        replied = False
         with self.gateway.sessions() as session, self.gateway.writing():
             if isinstance(event, MessageReceived):
-                receive(
+                message = receive(
                     session,
                     self.gateway.vault,
                     self.line_id,
                     event.message,
                     config.numbers.default_region,
                 )
+                if message is not None:
+                    replied = self._apply_keywords(session, message)
             else:
                 apply_report(
                     session,
@@ -347,6 +441,28 @@ class ModemRunner:
                     window_hours=config.inbound.report_window_hours,
                 )
             session.commit()
+        if replied:
+            self.work.notify()  # the confirmation leaves at once
+
+    def _apply_keywords(self, session: Session, message: Message) -> bool:
+        """Keyword rules before anything else sees the message; True when a reply waits."""
+        vault = self.gateway.vault
+        contact = session.get(Contact, message.contact_id)
+        if contact is None:
+            return False
+        sender = contact_number(vault, contact)
+        text = vault.decrypt(message.body_enc, "messages", "body", message.id)
+        handled = handle_inbound(
+            session,
+            vault,
+            self.gateway.config,
+            message,
+            contact,
+            sender,
+            text,
+            now=message.received_at or datetime.now(UTC),
+        )
+        return handled.reply is not None
 
     def sweep(self) -> None:
         """List the modem's storage: messages whose notification was lost, or that came

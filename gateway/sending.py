@@ -43,6 +43,7 @@ class Claimed:
     expires_at: datetime | None
     status_callback: str | None = None
     callback_style: str | None = None
+    purpose: str = "transactional"
     status: str = "queued"
 
 
@@ -75,6 +76,7 @@ _CLAIM = (
         _m.expires_at,
         _m.status_callback,
         _m.callback_style,
+        _m.purpose,
     )
 )
 

@@ -23,6 +23,7 @@ from gateway.crypto import (
     new_data_key,
     wrap_key,
 )
+from gateway.masterkeys import MasterKeys
 from gateway.models import DataKeyRow, utcnow
 
 _E164 = re.compile(r"\+[1-9]\d{1,14}")
@@ -30,7 +31,7 @@ _NEW_KEY = insert(DataKeyRow.__table__).returning(DataKeyRow.__table__.c.id)
 _WRAP_KEY = (
     update(DataKeyRow.__table__)
     .where(DataKeyRow.__table__.c.id == bindparam("key_id"))
-    .values(wrapped=bindparam("wrapped"))
+    .values(wrapped=bindparam("wrapped"), master_fingerprint=bindparam("master_fingerprint"))
 )
 _WRAPPED = select(DataKeyRow.wrapped, DataKeyRow.master_fingerprint).where(
     DataKeyRow.id == bindparam("key_id")
@@ -41,7 +42,9 @@ class Vault:
     def __init__(self, master: MasterKey, sessions: sessionmaker[Session]) -> None:
         self.master = master
         self._sessions = sessions
-        self.keyring = Keyring(master, self._load_wrapped)
+        # A rotate-key may run while this process does: see gateway.masterkeys.
+        self.masters = MasterKeys(master)
+        self.keyring = Keyring(master, self._load_wrapped, self.masters.find)
         self._index_key: bytes | None = None
         self._lock = threading.Lock()
 
@@ -69,8 +72,15 @@ class Vault:
             },
         ).scalar_one()
         key = new_data_key()
+        # Chosen after the insert, which holds the write lock (gateway.masterkeys).
+        master = self.masters.for_wrapping()
         connection.execute(
-            _WRAP_KEY, {"key_id": key_id, "wrapped": wrap_key(self.master, key_id, key)}
+            _WRAP_KEY,
+            {
+                "key_id": key_id,
+                "wrapped": wrap_key(master, key_id, key),
+                "master_fingerprint": master.fingerprint,
+            },
         )
         self.keyring.add(key_id, key)
         return key_id

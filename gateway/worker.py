@@ -19,7 +19,9 @@ from types import FrameType
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway import retention
 from gateway.app import Gateway
+from gateway.backup_schedule import DailyBackups
 from gateway.delivery import Sender, deliver_one, seconds_until_due
 from gateway.housekeeping import (
     any_scheduled_due,
@@ -30,6 +32,7 @@ from gateway.housekeeping import (
 from gateway.inbound import flush_stale_parts
 from gateway.models import Line, new_id
 from gateway.runner import ModemRunner
+from gateway.sdnotify import Notifier
 from gateway.wake import WakeListener, WorkSignal
 from gateway.webhooks import DELIVERIES_DUE, attach_vault
 from modem.device import Timeouts
@@ -41,19 +44,36 @@ SLOW_CHORES_EVERY = 10.0
 # New deliveries wake the webhooks thread (a commit in this process, or a nudge from another);
 # otherwise it sleeps until the next retry falls due, looking at least this often.
 WEBHOOKS_EVERY = 60.0
+# A modem thread that has not come round its loop for this long is stuck (in the kernel: a
+# wedged USB serial driver), not busy: the driver's own timeouts end every AT command within
+# a minute, a fault pause lasts 30 s, and finding a re-plugged modem among every candidate
+# port takes a couple of minutes at worst. Then the watchdog is starved and systemd
+# restarts the worker.
+MODEM_STALL_SECONDS = 300.0
 
 
 class Worker:
     def __init__(
-        self, gateway: Gateway, *, name: str | None = None, timeouts: Timeouts | None = None
+        self,
+        gateway: Gateway,
+        *,
+        name: str | None = None,
+        timeouts: Timeouts | None = None,
+        notifier: Notifier | None = None,
+        stall_seconds: float = MODEM_STALL_SECONDS,
     ) -> None:
         self.gateway = gateway
         self.timeouts = timeouts
+        self.notifier = notifier or Notifier()  # does nothing unless systemd asked for it
+        self.stall_seconds = stall_seconds
+        self._chores_ok = True
+        self._health_status: str | None = None
         self.name = name or socket.gethostname()
         self.work = WorkSignal()
         self.stopping = threading.Event()
         self.runners: list[ModemRunner] = []
         self._next_slow_chores = 0.0
+        self.backups = DailyBackups(gateway)  # [backup]: in a thread of its own when due
         self._listener = WakeListener(gateway.config.wake_socket_path, self.work)
         attach_vault(gateway.engine, gateway.vault)
         self._webhooks_due = DELIVERIES_DUE
@@ -91,6 +111,8 @@ class Worker:
             self.runners.append(runner)
             runner.start()
         logger.info("worker started with %d modem(s)", len(self.runners))
+        self._health_status = f"running with {len(self.runners)} modem(s)"
+        self.notifier.ready(self._health_status)
 
     def _sync_lines(self, session: Session) -> list[str]:
         """Each configured modem is a line, found by name and kept across restarts."""
@@ -120,7 +142,16 @@ class Worker:
                 self._next_slow_chores = now + SLOW_CHORES_EVERY
                 expire_queued(session)
                 flush_stale_parts(session, self.gateway.vault, config.inbound.part_timeout_seconds)
+                if retention.due(session):
+                    run = retention.purge(session, config)
+                    logger.info(
+                        "retention: %d message bodies and %d consent events purged",
+                        run.bodies_purged,
+                        run.consent_events_purged,
+                    )
             session.commit()
+        if slow:
+            self.backups.tick()
         if promoted:
             self.work.notify()
 
@@ -142,13 +173,51 @@ class Worker:
             self._webhooks_due.wait(pause)
 
     def run_until_stopped(self) -> None:
-        while not self.stopping.wait(HOUSEKEEPING_EVERY):
-            try:
-                self.housekeeping()
-            except Exception:  # the loop must outlive a failed chore; it is logged
-                logger.exception("housekeeping failed")
+        """Housekeeping every second; the systemd watchdog is fed from here, while healthy."""
+        interval = self.notifier.watchdog_interval or HOUSEKEEPING_EVERY
+        tick = min(HOUSEKEEPING_EVERY, interval)
+        next_chores = time.monotonic() + HOUSEKEEPING_EVERY
+        while not self.stopping.wait(tick):
+            if time.monotonic() >= next_chores:
+                next_chores = time.monotonic() + HOUSEKEEPING_EVERY
+                try:
+                    self.housekeeping()
+                    self._chores_ok = True
+                except Exception:  # the loop must outlive a failed chore; it is logged
+                    logger.exception("housekeeping failed")
+                    self._chores_ok = False
+            self._feed_watchdog()
+
+    def health_problem(self) -> str | None:
+        """Why a restart would help, or None. A modem that is unplugged, hung or without
+        network is not a reason: its thread handles that and keeps turning, and a restart
+        would interrupt the other modems. A thread that died or is stuck past every
+        timeout, or housekeeping that fails (the database), is."""
+        if not self._chores_ok:
+            return "housekeeping failed (see the log)"
+        now = time.monotonic()
+        for runner in self.runners:
+            line = runner.modem_config.line
+            if not runner.is_alive():
+                return f"the thread of line {line!r} has ended"
+            if now - runner.turned_at > self.stall_seconds:
+                # The same text while it lasts: the status and the log change once.
+                return f"the thread of line {line!r} is stuck (over {self.stall_seconds:g} s)"
+        return None
+
+    def _feed_watchdog(self) -> None:
+        problem = self.health_problem()
+        status = f"running with {len(self.runners)} modem(s)" if problem is None else problem
+        if status != self._health_status:  # on a change only: systemctl status shows it
+            if problem is not None:
+                logger.error("unhealthy, no longer feeding the watchdog: %s", problem)
+            self.notifier.status(status)
+            self._health_status = status
+        if problem is None:
+            self.notifier.watchdog()
 
     def stop(self) -> None:
+        self.notifier.stopping("stopping after the commands in flight")
         self.stopping.set()
         self.work.notify()  # wake the modem threads so they see the stop at once
         for runner in self.runners:

@@ -23,12 +23,14 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["smsgw"] = gateway
 
     from web.api import blueprint as api
+    from web.metrics import blueprint as metrics
     from web.problems import install_handlers
     from web.twilio import blueprint as twilio
 
     install_handlers(app)
     app.register_blueprint(api)
     app.register_blueprint(twilio)
+    app.register_blueprint(metrics)
     return app
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, json
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from gateway.errors import GatewayError
@@ -20,6 +21,7 @@ STATUS = {
     "not_cancelable": 409,
     "too_many_webhooks": 409,
     "conflict": 409,
+    "consent_change_forbidden": 403,
 }
 
 TITLES = {
@@ -106,8 +108,36 @@ def install_handlers(app: Flask) -> None:
             response.headers["Allow"] = error.get_response().headers["Allow"]
         return response
 
+    @app.errorhandler(OperationalError)
+    def _store_unavailable(error: OperationalError) -> Response:
+        # The database cannot take the write now: SQLite's disk or file is full, or another
+        # writer held the lock past the busy timeout; PostgreSQL is unreachable. The
+        # request's transaction was rolled back, so nothing of it was stored and the same
+        # request can simply be sent again.
+        status, code, detail, wait = unavailable(error)
+        app.logger.warning("database unavailable (%s): answered %d", code, status)
+        return problem_response(status, code, detail, {"Retry-After": wait})
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         # Logged by type only: the exception text may hold request data.
         app.logger.error("unexpected %s in a request", type(error).__name__)
         return problem_response(500, "internal_error", "something went wrong on the box")
+
+
+# SQLite result codes (sqlite3 errors carry them as ``sqlite_errorname``).
+_FULL = {"SQLITE_FULL", "SQLITE_IOERR_WRITE", "SQLITE_IOERR_FSYNC"}
+
+
+def unavailable(error: OperationalError) -> tuple[int, str, str, str]:
+    """(status, code, detail, Retry-After) for a database that cannot serve the request.
+
+    Only the SQLite error name is looked at: the exception's text holds the statement and
+    its parameters.
+    """
+    name = getattr(error.orig, "sqlite_errorname", "")
+    if name in _FULL:
+        detail = "the box's storage is full; nothing was stored: try again once space is freed"
+        return 503, "storage_full", detail, "60"
+    detail = "the database is busy or unreachable; nothing was stored: try again shortly"
+    return 503, "storage_unavailable", detail, "5"

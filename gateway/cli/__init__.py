@@ -23,6 +23,12 @@ COMMANDS = {
     "user": "gateway.cli.users:user",
     "key": "gateway.cli.users:key",
     "webhook": "gateway.cli.webhooks:webhook",
+    "consent": "gateway.cli.consent:consent",
+    "contact": "gateway.cli.consent:contact",
+    "doctor": "gateway.cli.doctor:doctor",
+    "backup": "gateway.cli.ops:backup",
+    "restore": "gateway.cli.ops:restore",
+    "rotate-key": "gateway.cli.ops:rotate_key",
 }
 
 

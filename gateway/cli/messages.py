@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -10,6 +11,7 @@ from gateway.archive import MessageView, list_messages, message_detail
 from gateway.cli.api_client import ApiError, post_message
 from gateway.cli.context import gateway_for, load
 from gateway.cli.output import emit_json, terminal_safe
+from gateway.consent import ConsentChange
 from gateway.errors import GatewayError
 from gateway.outbound import SendRequest, enqueue
 from gateway.wake import nudge
@@ -19,6 +21,20 @@ from gateway.wake import nudge
 @click.option("--to", "recipient", required=True, help="Recipient number (E.164 or national).")
 @click.option("--text", required=True, help="The message text.")
 @click.option("--line", help="Send from this line (by name); default: any free modem.")
+@click.option(
+    "--purpose",
+    type=click.Choice(["transactional", "marketing"]),
+    default="transactional",
+    show_default=True,
+    help="Marketing needs the contact's recorded opt-in and keeps to quiet hours.",
+)
+@click.option(
+    "--consent",
+    "consent_source",
+    type=click.Choice(["web_form", "paper", "email", "verbal", "import"]),
+    help="Record with the send how the customer gave this number (transactional consent).",
+)
+@click.option("--evidence", help="With --consent: the form, document or note that shows it.")
 @click.option(
     "--api-url",
     envvar="SMSGW_API_URL",
@@ -41,16 +57,30 @@ def send(
     recipient: str,
     text: str,
     line: str | None,
+    purpose: str,
+    consent_source: str | None,
+    evidence: str | None,
     api_url: str | None,
     key: str | None,
     ca_file: Path | None,
     as_json: bool,
 ) -> None:
-    """Queue a message; the worker sends it at once."""
+    """Queue a message; the worker sends it at once (or at the recipient's allowed hours).
+
+    A transactional message needs a record that the customer gave their number: give it
+    with --consent (and --evidence), or record it beforehand (smsgw consent record).
+    """
+    if evidence is not None and consent_source is None:
+        raise click.UsageError("--evidence goes with --consent")
+    payload: dict[str, object] = {"to": recipient, "body": text, "purpose": purpose}
+    if line:
+        payload["line"] = line
+    if consent_source:
+        payload["consent"] = {"source": consent_source, "evidence": evidence}
     if api_url:
-        summary = _send_through_api(api_url, key, ca_file, recipient, text, line)
+        summary = _send_through_api(api_url, key, ca_file, payload)
     else:
-        summary = _send_locally(ctx, recipient, text, line)
+        summary = _send_locally(ctx, payload)
     if as_json:
         emit_json(summary)
     else:
@@ -61,13 +91,10 @@ def send(
 
 
 def _send_through_api(
-    api_url: str, key: str | None, ca_file: Path | None, to: str, text: str, line: str | None
+    api_url: str, key: str | None, ca_file: Path | None, payload: dict[str, object]
 ) -> dict[str, object]:
     if not key:
         raise click.UsageError("--api-url needs an API key: --key or $SMSGW_API_KEY")
-    payload: dict[str, object] = {"to": to, "body": text}
-    if line:
-        payload["line"] = line
     try:
         message = post_message(api_url, key, payload, ca_file=ca_file)
     except ApiError as exc:
@@ -75,18 +102,23 @@ def _send_through_api(
     return {k: message.get(k) for k in ("id", "status", "segments", "encoding")}
 
 
-def _send_locally(
-    ctx: click.Context, recipient: str, text: str, line: str | None
-) -> dict[str, object]:
+def _send_locally(ctx: click.Context, payload: dict[str, Any]) -> dict[str, object]:
     config = load(ctx)
+    consent = payload.get("consent")
+    request = SendRequest(
+        to=payload["to"],
+        body=payload["body"],
+        line=payload.get("line"),
+        purpose=payload["purpose"],
+        created_by="cli",
+        role="admin",  # whoever runs the command line runs the box
+        consent=None
+        if consent is None
+        else ConsentChange("transactional", "opted_in", consent["source"], consent["evidence"]),
+    )
     with gateway_for(config) as gateway, gateway.sessions() as session:
         try:
-            message = enqueue(
-                session,
-                gateway.vault,
-                config,
-                SendRequest(to=recipient, body=text, line=line, created_by="cli"),
-            )
+            message = enqueue(session, gateway.vault, config, request)
         except GatewayError as exc:
             raise click.ClickException(f"{exc.code}: {exc}") from None
         session.commit()

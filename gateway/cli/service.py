@@ -10,6 +10,7 @@ import click
 
 from gateway.cli.context import gateway_for, load
 from gateway.config import Config
+from gateway.sdnotify import Notifier
 from gateway.worker import Worker
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,8 @@ def exit_on_sigterm() -> None:
 
 def run_worker(config: Config) -> None:
     with gateway_for(config) as gateway:
-        process = Worker(gateway)
+        # Under systemd (Type=notify): readiness, the watchdog, and the stop are reported.
+        process = Worker(gateway, notifier=Notifier.from_environment())
         process.install_signal_handlers()
         process.start()
         click.echo(f"worker running with {len(process.runners)} modem(s); Ctrl-C to stop")

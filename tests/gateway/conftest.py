@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 from gateway.app import Gateway, open_gateway
-from gateway.config import Config, InboundConfig, ModemConfig, QueueConfig, WorkerConfig
+from gateway.config import (
+    Config,
+    ConsentConfig,
+    InboundConfig,
+    ModemConfig,
+    QueueConfig,
+    WorkerConfig,
+)
 from gateway.crypto import create_master_key
 from gateway.store import make_engine, migrate, session_factory
 from gateway.vault import Vault
@@ -55,6 +62,9 @@ def config(data_dir: Path) -> Config:
         queue=QueueConfig(backoff_base=0.1, backoff_max=0.5),
         inbound=InboundConfig(poll_seconds=1.0, part_timeout_seconds=10.0),
         worker=WorkerConfig(health_seconds=5.0),
+        # These tests are about the engine, not consent: each first send records that the
+        # sender attests the customer gave the number. Consent tests use the default.
+        consent=ConsentConfig(transactional="on_send"),
     )
 
 

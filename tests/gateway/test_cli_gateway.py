@@ -68,7 +68,15 @@ def test_it_runs_with_simulated_modems_end_to_end(data_dir: Path) -> None:
         control = re.search(r"control=(\S+)", "\n".join(lines)).group(1)
 
         sent = smsgw(
-            "send", "--to", "+12015550123", "--text", "Hello from the CLI", "--json", env=env
+            "send",
+            "--to",
+            "+12015550123",
+            "--text",
+            "Hello from the CLI",
+            "--consent",
+            "verbal",
+            "--json",
+            env=env,
         )
         assert sent.returncode == 0, sent.stderr
         message_id = json.loads(sent.stdout)["id"]

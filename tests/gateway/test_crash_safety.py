@@ -78,7 +78,9 @@ def write_config(data_dir: Path, sims: list[dict[str, str]]) -> dict[str, str]:
     )
     config_file.write_text(
         f'data_dir = "{data_dir}"\n\n[queue]\nbackoff_base = 0.2\nbackoff_max = 1.0\n\n'
-        f"[inbound]\npoll_seconds = 1.0\n\n{modems}",
+        f"[inbound]\npoll_seconds = 1.0\n\n"
+        # Consent has its own tests: each first send attests the customer's number.
+        f'[consent]\ntransactional = "on_send"\n\n{modems}',
         encoding="utf-8",
     )
     env = {**os.environ, "SMSGW_CONFIG": str(config_file)}

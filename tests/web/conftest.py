@@ -148,7 +148,9 @@ class Box:
         return self.exit_code
 
 
-def initialise_box(directory: Path, hostnames: str = "") -> tuple[Path, dict[str, str]]:
+def initialise_box(
+    directory: Path, hostnames: str = "", consent: str = "on_send"
+) -> tuple[Path, dict[str, str]]:
     """`smsgw init --data-dir` as a user runs it; the config path and an env naming it."""
     done = cli("init", "--data-dir", str(directory))
     assert done.returncode == 0, done.stderr
@@ -157,14 +159,18 @@ def initialise_box(directory: Path, hostnames: str = "") -> tuple[Path, dict[str
         add_hostnames(config_path, hostnames)
         again = cli("init", "--data-dir", str(directory))
         assert again.returncode == 0, again.stderr
-    return config_path, {**os.environ, "SMSGW_CONFIG": str(config_path)}
+    # Consent has its own tests: these boxes let each first send attest the customer's number.
+    env = {**os.environ, "SMSGW_CONFIG": str(config_path)}
+    if consent:
+        env["SMSGW_CONSENT_TRANSACTIONAL"] = consent
+    return config_path, env
 
 
 @contextmanager
-def start_box(hostnames: str = "") -> Iterator[Box]:
+def start_box(hostnames: str = "", consent: str = "on_send") -> Iterator[Box]:
     directory = short_temp_dir()
     try:
-        config_path, env = initialise_box(directory, hostnames)
+        config_path, env = initialise_box(directory, hostnames, consent)
         box = _start(directory, config_path, env)
         try:
             yield box

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from gateway.apikeys import create_key, revoke_key
 from gateway.app import Gateway
-from gateway.config import Config, WebConfig
+from gateway.config import Config, ConsentConfig, WebConfig
 from gateway.models import IdempotencyRecord, Message
 from gateway.users import add_user
 from tests.gateway.conftest import initialise
@@ -47,7 +47,11 @@ class Api:
 @pytest.fixture
 def api() -> Iterator[Api]:
     directory = Path(tempfile.mkdtemp(prefix="smsgw-api-"))
-    config = Config(data_dir=directory, web=WebConfig(rate_per_minute=600_000, workers=1))
+    config = Config(
+        data_dir=directory,
+        web=WebConfig(rate_per_minute=600_000, workers=1),
+        consent=ConsentConfig(transactional="on_send"),  # consent has its own tests
+    )
     initialise(config)
     app = create_app(config)
     gateway = gateway_of(app)
@@ -80,12 +84,12 @@ def send(api: Api, body: dict[str, Any] | None = None, **kw: Any) -> Any:
 
 
 def test_a_message_is_accepted_with_its_details(api: Api) -> None:
-    response = send(api, {"to": "(201) 555-0123", "body": "Grüße, Привет", "purpose": "marketing"})
+    response = send(api, {"to": "(201) 555-0123", "body": "Grüße, Привет", "purpose": "transactional"})
     assert response.status_code == 202
     message = response.json
     assert message["status"] == "queued"
     assert (message["to"], message["encoding"], message["segments"]) == (TO, "ucs2", 1)
-    assert message["purpose"] == "marketing" and message["direction"] == "out"
+    assert message["purpose"] == "transactional" and message["direction"] == "out"
     assert (message["attempts"], message["incomplete"], message["error_code"]) == (0, False, None)
     shown = api.call("GET", f"/api/v1/messages/{message['id']}").json
     assert shown["body"] == "Grüße, Привет" and shown["events"][0]["status"] == "queued"

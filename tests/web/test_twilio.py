@@ -27,7 +27,7 @@ from twilio.rest import Client
 from gateway.apikeys import create_key, revoke_key
 from gateway.app import Gateway
 from gateway.archive import MessageView
-from gateway.config import Config, WebConfig
+from gateway.config import ConsentConfig, Config, WebConfig
 from gateway.models import Line, Message, new_id
 from gateway.users import add_user
 from tests.gateway.conftest import initialise
@@ -221,7 +221,8 @@ def basic(user: str, password: str) -> dict[str, str]:
 
 
 def make_endpoint(directory: Path, web: WebConfig) -> Endpoint:
-    config = Config(data_dir=directory, web=web)
+    # Consent has its own tests: each first send attests the customer's number.
+    config = Config(data_dir=directory, web=web, consent=ConsentConfig(transactional="on_send"))
     initialise(config)
     app = create_app(config)
     gateway = gateway_of(app)

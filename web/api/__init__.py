@@ -6,4 +6,11 @@ from flask import Blueprint
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from web.api import health, lines, messages, openapi, webhooks  # noqa: E402,F401  (registers routes)
+from web.api import (  # noqa: E402,F401  (registers routes)
+    contacts,
+    health,
+    lines,
+    messages,
+    openapi,
+    webhooks,
+)

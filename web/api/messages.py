@@ -11,6 +11,7 @@ from flask import current_app, request
 from sqlalchemy.orm import Session
 
 from gateway.archive import MessageView, list_messages, message_detail, view_of
+from gateway.consent import ConsentChange, check_change
 from gateway.errors import GatewayError, InvalidNumber
 from gateway.models import Line, Message
 from gateway.numbers import to_e164
@@ -45,7 +46,10 @@ _SEND_FIELDS: dict[str, tuple[type, ...]] = {
     "send_at": (str, type(None)),
     "expires_at": (str, type(None)),
     "status_callback": (str, type(None)),
+    "consent": (dict, type(None)),
 }
+# Consent the customer gave, recorded with the send: how they gave their number.
+_CONSENT_FIELDS: dict[str, tuple[type, ...]] = {"source": (str,), "evidence": (str, type(None))}
 
 
 def message_json(view: MessageView) -> dict[str, Any]:
@@ -91,22 +95,39 @@ def _send_request(data: dict[str, Any], at: str = "") -> SendRequest:
     purpose = "transactional" if purpose is None else purpose
     if purpose not in PURPOSES:
         raise Problem(422, "invalid_purpose", f"{at}purpose is transactional or marketing")
+    who = caller()
     return SendRequest(
         to=data["to"],
         body=data["body"],
         line=data.get("line"),
         purpose=purpose,
+        consent=_consent(data.get("consent"), at),
+        role=who.role,
         send_at=timestamp(data.get("send_at"), f"{at}send_at"),
         expires_at=timestamp(data.get("expires_at"), f"{at}expires_at"),
         status_callback=callback_url(data.get("status_callback"), f"{at}status_callback"),
-        created_by=caller().user_id,
+        created_by=who.user_id,
         priority=0,
     )
 
 
-def _accepted(session: Session, message: Message, send: SendRequest, number: str) -> dict[str, Any]:
+def _consent(data: dict[str, Any] | None, at: str) -> ConsentChange | None:
+    if data is None:
+        return None
+    check_fields(data, _CONSENT_FIELDS, ("source",), f"{at}consent.")
+    change = ConsentChange("transactional", "opted_in", data["source"], data.get("evidence"))
+    try:
+        check_change(change)
+    except GatewayError as exc:
+        raise from_gateway_error(exc) from None
+    return change
+
+
+def _accepted(session: Session, message: Message, number: str) -> dict[str, Any]:
     line = session.get(Line, message.line_id) if message.line_id else None
-    return message_json(view_of(message, number, send.body, line))
+    # The body as stored: the rules may have added the opt-out notice.
+    body = gateway_of(current_app).vault.decrypt(message.body_enc, "messages", "body", message.id)
+    return message_json(view_of(message, number, body, line))
 
 
 @blueprint.post("/messages")
@@ -122,7 +143,7 @@ def send_message() -> tuple[dict[str, Any], int]:
         except GatewayError as exc:
             raise from_gateway_error(exc) from None
         number = to_e164(send.to, gateway.config.numbers.default_region)
-        return _accepted(session, message, send, number), 202
+        return _accepted(session, message, number), 202
 
     with gateway.sessions() as session:
         return idempotent(session, work)

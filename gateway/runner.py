@@ -133,6 +133,11 @@ class ModemRunner:
             if not self.modem.is_open:
                 self._open()
                 return
+            # What the modem reported during the last command comes first: a STOP that
+            # arrived while a message was being sent blocks the next one.
+            pending = self.modem.take_events()
+            if pending:
+                self.handle(pending)
             now = time.monotonic()
             if now >= self._next_sweep:
                 self.sweep()

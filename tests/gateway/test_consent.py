@@ -61,17 +61,21 @@ def record(gateway: Gateway, number: str, *changes: ConsentChange, role: str = "
         session.commit()
 
 
-def state(gateway: Gateway, number: str = TO):  # noqa: ANN201
+def state(gateway: Gateway, number: str = TO):
     with gateway.sessions() as session:
         contact = find_or_create_contact(session, gateway.vault, number)
         return load_state(session, contact.id)
 
 
-def send(gateway: Gateway, to: str = TO, body: str = "Your appointment is at 10:30", **options):  # noqa: ANN003,ANN201
+def send(gateway: Gateway, to: str = TO, body: str = "Your appointment is at 10:30", **options):
     now = options.pop("now", NOON_NY)
     with gateway.sessions() as session:
         message = enqueue(
-            session, gateway.vault, gateway.config, SendRequest(to=to, body=body, **options), now=now
+            session,
+            gateway.vault,
+            gateway.config,
+            SendRequest(to=to, body=body, **options),
+            now=now,
         )
         session.commit()
         return message.id, message.status, message.send_at
@@ -300,9 +304,7 @@ def test_transactional_messages_ignore_quiet_hours(gateway: Gateway) -> None:
 
 
 def test_the_daily_marketing_cap_counts_the_recipients_day(gateway: Gateway) -> None:
-    capped = dataclasses.replace(
-        gateway.config, consent=ConsentConfig(marketing_daily_cap=2)
-    )
+    capped = dataclasses.replace(gateway.config, consent=ConsentConfig(marketing_daily_cap=2))
     gateway = dataclasses.replace(gateway, config=capped)
     record(gateway, TO, MARKETING)
     send(gateway, purpose="marketing", body="One")
@@ -348,7 +350,7 @@ def test_erasure_keeps_the_minimal_evidence_and_destroys_the_rest(gateway: Gatew
 
 
 def test_the_csv_export_neutralises_formulas() -> None:
-    for cell in ("=HYPERLINK(\"http://x\")", "+1 555", "-2", "@SUM(A1)", "\tx", "\rx"):
+    for cell in ('=HYPERLINK("http://x")', "+1 555", "-2", "@SUM(A1)", "\tx", "\rx"):
         assert neutralise(cell) == "'" + cell
     assert neutralise("plain") == "plain" and neutralise(None) == ""
     rows = [
@@ -368,7 +370,9 @@ def test_the_csv_export_neutralises_formulas() -> None:
             "message_text": "@STOP",
         }
     ]
-    csv_text = "".join(to_csv(flat_rows([{"contact": {"id": "ct_1", "number": "+1"}, "events": []}])))
+    csv_text = "".join(
+        to_csv(flat_rows([{"contact": {"id": "ct_1", "number": "+1"}, "events": []}]))
+    )
     assert csv_text.startswith("contact_id,number,")
     written = "".join(to_csv(rows))
     assert "'=cmd" in written and "'@STOP" in written and "'+12015550123" in written

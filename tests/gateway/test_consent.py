@@ -242,7 +242,7 @@ def test_a_transactional_send_needs_a_record_of_the_number_given(gateway: Gatewa
 
 
 def test_consent_given_with_the_send_is_recorded_then_the_send_goes(gateway: Gateway) -> None:
-    message_id, status, _ = send(gateway, consent=TRANSACTIONAL, created_by="u7")
+    _, status, _ = send(gateway, consent=TRANSACTIONAL, created_by="u7")
     assert status == "queued"
     with gateway.sessions() as session:
         (event,) = session.scalars(select(ConsentEvent)).all()

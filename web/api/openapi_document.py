@@ -12,6 +12,7 @@ from importlib import metadata
 from typing import Any
 
 from gateway.apikeys import SCOPES
+from gateway.consent import SOURCES
 from gateway.outbound import MAX_BODY_CHARS, PURPOSES
 from gateway.webhooks import EVENTS as WEBHOOK_EVENTS
 from gateway.webhooks import MAX_URL_LENGTH as MAX_WEBHOOK_URL
@@ -35,7 +36,11 @@ PROBLEM_STATUSES = {
         "No API key, or one that is malformed, unknown or revoked, or whose "
         "user is disabled (`missing_key`, `invalid_key`, `revoked_key`, `user_disabled`).",
     ),
-    403: ("Forbidden", "The key lacks the scope this operation needs (`insufficient_scope`)."),
+    403: (
+        "Forbidden",
+        "The key lacks the scope this operation needs (`insufficient_scope`), or its user "
+        "may not make this consent change (`consent_change_forbidden`).",
+    ),
     404: ("NotFound", "No such resource (`not_found`)."),
     409: ("Conflict", "The resource is in a state that does not allow this (`not_cancelable`)."),
     413: (
@@ -52,7 +57,9 @@ PROBLEM_STATUSES = {
         "Well-formed but not acceptable: unknown or missing fields, wrong "
         "types, invalid values (`unknown_field`, `missing_field`, `invalid_type`, "
         "`invalid_number`, `invalid_body`, `body_too_long`, `unknown_line`, `invalid_time`, "
-        "`invalid_url`, `invalid_input`, `idempotency_key_reused`, …).",
+        "`invalid_url`, `invalid_input`, `idempotency_key_reused`, `recipient_opted_out`, "
+        "`no_marketing_consent`, `no_transactional_consent`, `recipient_erased`, "
+        "`marketing_cap_reached`, `no_allowed_hours`, …).",
     ),
     429: (
         "TooManyRequests",
@@ -131,7 +138,11 @@ def _schemas() -> dict[str, Schema]:
             "type": "string",
             "description": "`gsm7` or `ucs2` for outbound messages; as received for inbound.",
         },
-        "purpose": {"type": "string", "enum": list(PURPOSES)},
+        "purpose": {
+            "type": "string",
+            "enum": [*PURPOSES, "compliance"],
+            "description": "`compliance`: a reply the rules require (STOP confirmation, HELP).",
+        },
         "attempts": {"type": "integer", "minimum": 0},
         "error_code": {
             "type": ["string", "null"],
@@ -180,7 +191,19 @@ def _schemas() -> dict[str, Schema]:
             "maxLength": MAX_URL,
             "description": "An http(s) URL (no credentials) told of every status change.",
         },
+        "consent": {
+            "oneOf": [{"type": "null"}, _ref("SendConsent")],
+            "description": "How the customer gave this number, recorded in the consent "
+            "ledger with the send (transactional messages need such a record).",
+        },
     }
+    consent_state: Schema = _object(
+        {
+            "status": {"type": "string", "enum": ["none", "granted", "opted_out", "revoked"]},
+            "since": NULLABLE_TIME,
+            "source": {"type": ["string", "null"], "enum": [*SOURCES, None]},
+        }
+    )
     webhook: dict[str, Schema] = {
         "id": {"type": "string"},
         "url": {"type": "string", "format": "uri"},
@@ -301,6 +324,118 @@ def _schemas() -> dict[str, Schema]:
                 "database": {"type": "string", "enum": ["ok", "unreachable"]},
             }
         ),
+        "SendConsent": _object(
+            {
+                "source": {"type": "string", "enum": list(SOURCES)},
+                "evidence": {"type": ["string", "null"], "minLength": 1, "maxLength": 4000},
+            },
+            ["source"],
+        ),
+        "ConsentState": _object({"transactional": consent_state, "marketing": consent_state}),
+        "Contact": _object(
+            {
+                "id": {"type": "string"},
+                "number": {"type": ["string", "null"], "description": "null once erased."},
+                "erased_at": NULLABLE_TIME,
+                "created_at": TIME,
+                "consent": _ref("ConsentState"),
+            }
+        ),
+        "ContactList": _object({"data": {"type": "array", "items": _ref("Contact")}}),
+        "NewContact": _object({"number": {"type": "string", "minLength": 1, "maxLength": 64}}),
+        "Erased": _object(
+            {
+                "id": {"type": "string"},
+                "erased_at": TIME,
+                "blocked_messages": {"type": "integer", "minimum": 0},
+            }
+        ),
+        "NewConsentEvent": _object(
+            {
+                "purpose": {"type": "string", "enum": [*PURPOSES, "all"]},
+                "action": {"type": "string", "enum": ["opted_in", "opted_out", "revoked"]},
+                "source": {"type": "string", "enum": list(SOURCES)},
+                "evidence": {
+                    "type": ["string", "null"],
+                    "minLength": 1,
+                    "maxLength": 4000,
+                    "description": "The disclosure shown, a document reference, a note. "
+                    "A marketing opt-in needs it.",
+                },
+                "message_id": {
+                    "type": ["string", "null"],
+                    "description": "The contact's message that triggered it.",
+                },
+            },
+            ["purpose", "action", "source"],
+        ),
+        "ConsentEvent": _object(
+            {
+                "id": {"type": "string"},
+                "purpose": {"type": "string", "enum": [*PURPOSES, "all"]},
+                "action": {"type": "string", "enum": ["opted_in", "opted_out", "revoked"]},
+                "source": {"type": "string", "enum": list(SOURCES)},
+                "message_id": {"type": ["string", "null"]},
+                "recorded_by": {"type": "string"},
+                "recorded_at": TIME,
+            }
+        ),
+        "ConsentHistory": _object(
+            {
+                "contact": _object(
+                    {
+                        "id": {"type": "string"},
+                        "number": {"type": "string", "description": "`[erased]` once erased."},
+                        "erased_at": NULLABLE_TIME,
+                    }
+                ),
+                "state": _ref("ConsentState"),
+                "events": {
+                    "type": "array",
+                    "items": _object(
+                        {
+                            "id": {"type": "string"},
+                            "recorded_at": TIME,
+                            "purpose": {"type": "string"},
+                            "action": {"type": "string"},
+                            "source": {"type": "string"},
+                            "evidence": {"type": ["string", "null"]},
+                            "recorded_by": {"type": "string"},
+                            "line": {"type": ["string", "null"]},
+                            "message": {
+                                "oneOf": [
+                                    {"type": "null"},
+                                    _object(
+                                        {
+                                            "id": {"type": "string"},
+                                            "received_at": TIME,
+                                            "text": {"type": "string"},
+                                        }
+                                    ),
+                                ]
+                            },
+                        }
+                    ),
+                },
+            }
+        ),
+        "ConsentReview": _object(
+            {
+                "id": {"type": "string"},
+                "contact_id": {"type": "string"},
+                "message_id": {"type": "string"},
+                "received_at": TIME,
+                "due_on": {"type": "string", "format": "date"},
+                "overdue": {"type": "boolean"},
+                "status": {"type": "string", "enum": ["open", "revoked", "dismissed"]},
+                "resolved_by": {"type": ["string", "null"]},
+                "resolved_at": NULLABLE_TIME,
+            }
+        ),
+        "ReviewDecision": _object(
+            {"outcome": {"type": "string", "enum": ["revoked", "dismissed"]}}
+        ),
+        "ConsentReviewList": _object({"data": {"type": "array", "items": _ref("ConsentReview")}}),
         "NewWebhook": _object(
             {
                 "url": {"type": "string", "format": "uri", "maxLength": MAX_WEBHOOK_URL},
@@ -438,6 +573,12 @@ def _paths() -> dict[str, Schema]:
         "required": True,
         "schema": {"type": "string"},
     }
+    contact_id: Schema = {
+        "name": "contact_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+    }
     account_sid: Schema = {
         "name": "AccountSid",
         "in": "path",
@@ -460,6 +601,43 @@ def _paths() -> dict[str, Schema]:
                 "responses": {
                     "200": _json(_ref("Health"), "Up."),
                     "503": _json(_ref("Health"), "The database cannot be reached."),
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "operationId": "metrics",
+                "tags": ["health"],
+                "summary": "Prometheus metrics",
+                "description": "Prometheus text format (0.0.4), read from the database at "
+                "scrape time. Answers requests from the box itself; from elsewhere only with "
+                "`Authorization: Bearer <token>`, the token in the file named by the "
+                "`web.metrics_token_file` setting (not an API key).",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "The metrics.",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    **{
+                        str(status): {
+                            "description": text,
+                            "content": {"application/problem+json": {"schema": _ref("Problem")}},
+                        }
+                        for status, text in (
+                            (
+                                401,
+                                "No token or a wrong one (`metrics_token_required`, "
+                                "`invalid_metrics_token`).",
+                            ),
+                            (
+                                403,
+                                "Not from the box itself and no token file is set "
+                                "(`metrics_local_only`).",
+                            ),
+                            (503, "The database cannot be read (`storage_unavailable`)."),
+                        )
+                    },
                 },
             }
         },
@@ -633,6 +811,142 @@ def _paths() -> dict[str, Schema]:
                 },
             },
         },
+        "/api/v1/contacts": {
+            "post": {
+                "operationId": "addContact",
+                "tags": ["contacts"],
+                "summary": "Find or add the contact of a number",
+                "description": _scoped("contacts:write", "200 when it was known, 201 when added."),
+                "parameters": [idempotency_key],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("NewContact")}},
+                },
+                "responses": {
+                    "200": _json(_ref("Contact"), "Known already."),
+                    "201": _json(_ref("Contact"), "Added."),
+                    **_problems(400, 401, 403, 413, 415, 422, 429),
+                },
+            },
+            "get": {
+                "operationId": "findContacts",
+                "tags": ["contacts"],
+                "summary": "Look a number up",
+                "description": _scoped("contacts:read", "An empty list when the number is new."),
+                "parameters": [
+                    {
+                        **query("number", {"type": "string"}, "E.164 or national."),
+                        "required": True,
+                    }
+                ],
+                "responses": {
+                    "200": _json(_ref("ContactList"), "The contact, if known."),
+                    **_problems(400, 401, 403, 422, 429),
+                },
+            },
+        },
+        "/api/v1/contacts/{contact_id}": {
+            "parameters": [contact_id],
+            "get": {
+                "operationId": "getContact",
+                "tags": ["contacts"],
+                "summary": "A contact and their consent now",
+                "description": _scoped("contacts:read", "Consent is derived from the ledger."),
+                "responses": {
+                    "200": _json(_ref("Contact"), "The contact."),
+                    **_problems(400, 401, 403, 404, 429),
+                },
+            },
+            "delete": {
+                "operationId": "eraseContact",
+                "tags": ["contacts"],
+                "summary": "Erase a contact (crypto-shredding)",
+                "description": _scoped(
+                    "admin",
+                    "Destroys the contact's data key: bodies, names, notes and consent "
+                    "evidence become unreadable everywhere, backups included. The number's "
+                    "blind index, the ledger's dates and sources and any opt-out remain, and "
+                    "the number is never texted again.",
+                ),
+                "responses": {
+                    "200": _json(_ref("Erased"), "Erased."),
+                    **_problems(400, 401, 403, 404, 429),
+                },
+            },
+        },
+        "/api/v1/contacts/{contact_id}/consent": {
+            "parameters": [contact_id],
+            "get": {
+                "operationId": "getConsent",
+                "tags": ["contacts"],
+                "summary": "The contact's whole consent ledger, with the messages behind it",
+                "description": _scoped("contacts:read", "Oldest first; nothing is ever edited."),
+                "responses": {
+                    "200": _json(_ref("ConsentHistory"), "The evidence."),
+                    **_problems(400, 401, 403, 404, 429),
+                },
+            },
+            "post": {
+                "operationId": "recordConsent",
+                "tags": ["contacts"],
+                "summary": "Add an event to the ledger",
+                "description": _scoped(
+                    "contacts:write",
+                    "Corrections are new events. An agent cannot re-subscribe a contact who "
+                    "opted out (403 `consent_change_forbidden`): only the contact (START) or "
+                    "a manager recording new written consent (web_form, paper, email) with "
+                    "its evidence can.",
+                ),
+                "parameters": [idempotency_key],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("NewConsentEvent")}},
+                },
+                "responses": {
+                    "201": _json(_ref("ConsentEvent"), "Recorded."),
+                    **_problems(400, 401, 403, 404, 413, 415, 422, 429),
+                },
+            },
+        },
+        "/api/v1/consent/reviews": {
+            "get": {
+                "operationId": "listConsentReviews",
+                "tags": ["contacts"],
+                "summary": "Messages that read like an opt-out in other words",
+                "description": _scoped("contacts:read", "Earliest deadline first."),
+                "parameters": [
+                    query(
+                        "status",
+                        {"type": "string", "enum": ["open", "revoked", "dismissed", "all"]},
+                        "Default: open.",
+                    )
+                ],
+                "responses": {
+                    "200": _json(_ref("ConsentReviewList"), "The reviews."),
+                    **_problems(400, 401, 403, 422, 429),
+                },
+            }
+        },
+        "/api/v1/consent/reviews/{review_id}": {
+            "parameters": [
+                {"name": "review_id", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "post": {
+                "operationId": "decideConsentReview",
+                "tags": ["contacts"],
+                "summary": "Record the revocation a message asked for, or dismiss the flag",
+                "description": _scoped("contacts:write", "409 when already decided."),
+                "parameters": [idempotency_key],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("ReviewDecision")}},
+                },
+                "responses": {
+                    "200": _json(_ref("ConsentReview"), "Decided."),
+                    **_problems(400, 401, 403, 404, 409, 413, 415, 422, 429),
+                },
+            },
+        },
         "/2010-04-01/Accounts/{AccountSid}/Messages.json": {
             "parameters": [account_sid],
             "post": {
@@ -702,6 +1016,7 @@ def document() -> dict[str, Any]:
         "tags": [
             {"name": "messages"},
             {"name": "lines"},
+            {"name": "contacts", "description": "Contacts, the consent ledger, erasure."},
             {"name": "webhooks"},
             {"name": "health"},
             {"name": "twilio", "description": "Twilio-compatible Messages resource."},

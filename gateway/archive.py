@@ -16,6 +16,7 @@ from gateway.models import Contact, Line, Message, MessageEvent, MessagePart
 from gateway.vault import Vault
 
 ERASED = "(erased)"
+PURGED = "(removed by retention)"
 MAX_LIMIT = 1000
 
 
@@ -146,9 +147,15 @@ def _joined() -> Select[tuple[Message, Contact, Line]]:
 def _view(vault: Vault, message: Message, contact: Contact, line: Line | None) -> MessageView:
     try:
         number = contact_number(vault, contact)
-        body = vault.decrypt(message.body_enc, "messages", "body", message.id)
     except CryptoError:
-        number = body = ERASED  # the contact's key was destroyed (erasure)
+        number = ERASED  # the contact's key was destroyed (erasure)
+    if message.body_purged_at is not None:
+        body = PURGED
+    else:
+        try:
+            body = vault.decrypt(message.body_enc, "messages", "body", message.id)
+        except CryptoError:
+            body = ERASED
     return view_of(message, number, body, line)
 
 

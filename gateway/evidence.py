@@ -2,7 +2,7 @@
 
 ``smsgw consent export`` and ``GET /api/v1/contacts/{id}/consent`` read it from here. An
 erased contact's evidence shows what the ledger kept in the clear (dates, sources, actions)
-and ``[erased]`` where their data was.
+and ``(erased)`` where their data was.
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.archive import ERASED, PURGED
 from gateway.consent import EventFacts, derive
 from gateway.crypto import CryptoError
 from gateway.models import ConsentEvent, Contact, Line, Message
 from gateway.vault import Vault
 
-ERASED = "[erased]"
-PURGED = "[removed by retention]"
 COLUMNS = (
     "contact_id",
     "number",

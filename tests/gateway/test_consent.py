@@ -340,12 +340,12 @@ def test_erasure_keeps_the_minimal_evidence_and_destroys_the_rest(gateway: Gatew
         erase_contact(session, gateway.vault, contact, "admin1")
         session.commit()
         history = contact_history(session, gateway.vault, contact)
-    assert history["contact"]["number"] == "[erased]"
+    assert history["contact"]["number"] == "(erased)"
     assert [(e["action"], e["source"]) for e in history["events"]] == [
         ("opted_in", "verbal"),
         ("opted_out", "keyword"),
     ]
-    assert history["events"][0]["evidence"] == "[erased]"
+    assert history["events"][0]["evidence"] == "(erased)"
     assert history["state"]["transactional"]["status"] == "opted_out"
 
 

@@ -385,7 +385,7 @@ def _schemas() -> dict[str, Schema]:
                 "contact": _object(
                     {
                         "id": {"type": "string"},
-                        "number": {"type": "string", "description": "`[erased]` once erased."},
+                        "number": {"type": "string", "description": "`(erased)` once erased."},
                         "erased_at": NULLABLE_TIME,
                     }
                 ),

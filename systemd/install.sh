@@ -44,11 +44,13 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 say() { printf '%s\n' "$*"; }
 fail() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 # A step that only makes sense on a running system: done for real, or shown under --root.
+# In a chroot (an image being built) systemd or udevd may not run: that is no failure,
+# the units and the rule are read at the next boot.
 on_live_system() {
-    if [ "$ROOT" = / ]; then
-        "$@"
-    else
+    if [ "$ROOT" != / ]; then
         say "skipped (--root): $*"
+    elif ! "$@"; then
+        say "skipped (not running here; applies at the next boot): $*"
     fi
 }
 
@@ -117,8 +119,8 @@ else
     [ -x "$R$VENV/bin/python" ] || "$PYTHON" -m venv "$R$VENV"
     # --upgrade: a second run is an upgrade. PIP_ARGS is split into words on purpose.
     # shellcheck disable=SC2086
-    "$R$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade \
-        $PIP_ARGS "$SOURCE"
+    "$R$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        --root-user-action=ignore --upgrade $PIP_ARGS "$SOURCE"
     say "venv       $VENV (smsgw installed from $SOURCE)"
 fi
 # The units' Documentation= points here; a wheel has no README beside it, and that is fine.

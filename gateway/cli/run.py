@@ -127,7 +127,10 @@ def _web_server(
     if chosen is not None:
         command += ["--data-dir", str(chosen)]
     command += ["web", "--bind", address, "--parent-pid", str(os.getpid())]
-    process = subprocess.Popen(command)
+    # systemd's notify socket is the worker's (this process): gunicorn in the child would
+    # otherwise report readiness for a process systemd does not watch.
+    env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
+    process = subprocess.Popen(command, env=env)
     try:
         yield process
     finally:

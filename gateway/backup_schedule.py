@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 NAME_FORMAT = "smsgw-%Y%m%d-%H%M%S.backup"
 _NAME = re.compile(r"smsgw-(\d{8})-\d{6}\.backup")
+# What a worker stopped mid-backup leaves: an encrypted, unfinished file.
+_UNFINISHED = re.compile(r"\.smsgw-\d{8}-\d{6}\.backup\.[0-9a-f]+\.part")
 RETRY_AFTER = timedelta(hours=1)
 
 
@@ -37,9 +39,11 @@ def daily_backups(directory: Path) -> list[Path]:
 
 
 def prune(directory: Path, keep: int) -> list[Path]:
-    """Delete all but the newest ``keep`` daily backups; other files are never touched."""
+    """Delete all but the newest ``keep`` daily backups, and unfinished ones; other files
+    are never touched. Called by the only thread that writes daily backups."""
     backups = daily_backups(directory)
     doomed = backups[: max(len(backups) - keep, 0)]
+    doomed += [p for p in directory.iterdir() if _UNFINISHED.fullmatch(p.name)]
     for path in doomed:
         path.unlink(missing_ok=True)
     return doomed

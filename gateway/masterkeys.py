@@ -44,6 +44,8 @@ class MasterKeys:
     def __init__(self, master: MasterKey) -> None:
         self._first = master
         self._path = master.path
+        # Looked at for every new data key: the paths are worked out once.
+        self._new_path = new_key_path(master.path) if master.path else None
         self._known = {master.fingerprint: master}
         # path -> (inode, mtime, size) when read, and the key read: a stat per use, no reads.
         self._files: dict[Path, tuple[tuple[int, int, int], MasterKey]] = {}
@@ -56,10 +58,10 @@ class MasterKeys:
         lock, so a rotation's final sweep either sees the row or ran before this look and
         had already put the new key in place.
         """
-        if self._path is None:
+        if self._path is None or self._new_path is None:
             return self._first
         with self._lock:
-            master = self._read(new_key_path(self._path)) or self._read(self._path)
+            master = self._read(self._new_path) or self._read(self._path)
         return master or self._first
 
     def find(self, fingerprint: str) -> MasterKey | None:
@@ -76,7 +78,8 @@ class MasterKeys:
         try:
             info = os.stat(path)
         except FileNotFoundError:
-            self._files.pop(path, None)
+            if path in self._files:
+                del self._files[path]
             return None
         stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
         cached = self._files.get(path)

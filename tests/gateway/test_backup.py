@@ -311,6 +311,8 @@ def test_it_takes_one_backup_a_day_after_the_hour_and_keeps_the_newest(
     worker.backups = DailyBackups(box, now=clock)
     directory.mkdir()
     (directory / "notes.txt").write_text("not a backup")
+    unfinished = directory / ".smsgw-20260228-030000.backup.0123abcd.part"
+    unfinished.write_bytes(b"left by a worker stopped mid-backup")
 
     worker.housekeeping()  # before the hour: nothing
     assert daily_backups(directory) == []
@@ -323,6 +325,7 @@ def test_it_takes_one_backup_a_day_after_the_hour_and_keeps_the_newest(
     names = [p.name for p in daily_backups(directory)]
     assert names == ["smsgw-20260303-030005.backup", "smsgw-20260304-030005.backup"]
     assert (directory / "notes.txt").exists()
+    assert not unfinished.exists()
     restore_into(tmp_path, directory / names[-1], config.master_key_path)
 
 

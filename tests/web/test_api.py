@@ -84,7 +84,9 @@ def send(api: Api, body: dict[str, Any] | None = None, **kw: Any) -> Any:
 
 
 def test_a_message_is_accepted_with_its_details(api: Api) -> None:
-    response = send(api, {"to": "(201) 555-0123", "body": "Grüße, Привет", "purpose": "transactional"})
+    response = send(
+        api, {"to": "(201) 555-0123", "body": "Grüße, Привет", "purpose": "transactional"}
+    )
     assert response.status_code == 202
     message = response.json
     assert message["status"] == "queued"

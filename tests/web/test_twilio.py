@@ -27,7 +27,7 @@ from twilio.rest import Client
 from gateway.apikeys import create_key, revoke_key
 from gateway.app import Gateway
 from gateway.archive import MessageView
-from gateway.config import ConsentConfig, Config, WebConfig
+from gateway.config import Config, ConsentConfig, WebConfig
 from gateway.models import Line, Message, new_id
 from gateway.users import add_user
 from tests.gateway.conftest import initialise

@@ -185,6 +185,9 @@ _GATEWAY_ERRORS: dict[str, tuple[int, int, str | None]] = {
     "invalid_number": (400, 21211, "invalid 'To' phone number"),
     "body_too_long": (400, 21617, None),
     "not_found": (404, 20404, "the requested resource was not found"),
+    # Twilio's "Attempt to send to unsubscribed recipient".
+    "recipient_opted_out": (400, 21610, None),
+    "recipient_erased": (400, 21610, None),
 }
 
 

@@ -28,7 +28,9 @@ from gateway.apikeys import create_key, revoke_key
 from gateway.app import Gateway
 from gateway.archive import MessageView
 from gateway.config import Config, ConsentConfig, WebConfig
-from gateway.models import Line, Message, new_id
+from gateway.consent import ConsentChange, record_consent
+from gateway.contacts import find_or_create_contact
+from gateway.models import Contact, Line, Message, new_id
 from gateway.users import add_user
 from tests.gateway.conftest import initialise
 from tests.web.conftest import Box, wait_until
@@ -479,3 +481,17 @@ def test_twilios_idempotency_token_sends_once(endpoint: Endpoint) -> None:
     again = endpoint.client.post(path, data=form, headers=headers)
     assert first.status_code == again.status_code == 201
     assert first.get_json()["sid"] == again.get_json()["sid"]
+
+
+def test_it_refuses_an_unsubscribed_recipient_with_21610(endpoint: Endpoint) -> None:
+    with endpoint.gateway.sessions() as session:
+        contact = find_or_create_contact(session, endpoint.gateway.vault, "+12015550123")
+        session.flush()
+        contact = session.get(Contact, contact.id)
+        stop = ConsentChange("all", "opted_out", "keyword")
+        record_consent(
+            session, endpoint.gateway.vault, contact, stop, recorded_by="contact", role="contact"
+        )
+        session.commit()
+    answer = endpoint.post({"To": "+12015550123", "Body": "Back in stock!"})
+    assert_twilio_error(answer, 400, 21610)

@@ -137,8 +137,16 @@ _FACTS = (
 
 
 def load_state(connection: Connection | Session, contact_id: str) -> ConsentState:
-    """The contact's consent now: one indexed read of their (few) ledger rows."""
-    rows = connection.execute(_FACTS, {"contact_id": contact_id})
+    """The contact's consent now: one indexed read of their (few) ledger rows.
+
+    A session is not flushed for it: events are flushed as they are recorded, and a batch's
+    messages waiting in the session are written together at commit.
+    """
+    if isinstance(connection, Session):
+        with connection.no_autoflush:
+            rows = connection.execute(_FACTS, {"contact_id": contact_id}).all()
+    else:
+        rows = connection.execute(_FACTS, {"contact_id": contact_id}).all()
     return derive(EventFacts(*row) for row in rows)
 
 

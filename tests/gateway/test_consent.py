@@ -33,6 +33,7 @@ from gateway.errors import (
 from gateway.evidence import contact_history, flat_rows, neutralise, to_csv
 from gateway.models import ConsentEvent, Contact, Message
 from gateway.outbound import SendRequest, enqueue
+from gateway.quiet_hours import Window, is_allowed, zones_for
 
 TO = "+12015550123"  # New Jersey: America/New_York only
 PARIS = "+33612345678"
@@ -376,3 +377,14 @@ def test_the_csv_export_neutralises_formulas() -> None:
     assert csv_text.startswith("contact_id,number,")
     written = "".join(to_csv(rows))
     assert "'=cmd" in written and "'@STOP" in written and "'+12015550123" in written
+
+
+def test_a_number_with_several_zones_waits_until_it_is_allowed_in_all(gateway: Gateway) -> None:
+    toll_free = "+18002752273"  # +1 800: every North American zone, from Guam to Newfoundland
+    zones = zones_for(toll_free)
+    assert len(zones) > 10
+    record(gateway, toll_free, MARKETING)
+    _, status, send_at = send(gateway, toll_free, purpose="marketing", body="Promo")
+    assert is_allowed(NOON_NY, ("America/New_York",), Window())
+    assert not is_allowed(NOON_NY, zones, Window())  # noon in New York is dawn in Honolulu
+    assert status == "scheduled" and is_allowed(send_at, zones, Window())

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from gateway.errors import ConsentForbidden, InvalidInput
+from gateway.errors import ConsentForbidden, InvalidInput, UnknownMessage
 from gateway.lifecycle import record
 from gateway.models import ConsentEvent, Contact, Message, new_id, utcnow
 from gateway.vault import Vault
@@ -224,6 +224,10 @@ def record_consent(
     transaction. Subscribers of ``consent.changed`` hear of it.
     """
     check_change(change)
+    if change.message_id is not None:
+        message = session.get(Message, change.message_id[:64])
+        if message is None or message.contact_id != contact.id:
+            raise UnknownMessage("message_id is not a message of this contact")
     state = load_state(session, contact.id)
     check_permission(state, change, role)
     now = now or utcnow()

@@ -71,3 +71,7 @@ class ConsentForbidden(GatewayError):
     """A consent change the person recording it may not make (an agent re-subscribing)."""
 
     code = "consent_change_forbidden"
+
+
+class UnknownMessage(GatewayError):
+    code = "unknown_message"

@@ -12,7 +12,6 @@ from gateway.contacts import describe_contact, find_contact, find_or_create_cont
 from gateway.erasure import erase_contact
 from gateway.errors import GatewayError
 from gateway.evidence import contact_history
-from gateway.models import Message
 from gateway.numbers import to_e164
 from gateway.reviews import describe_review, list_reviews, resolve_review
 from web import gateway_of
@@ -135,7 +134,6 @@ def add_consent_event(contact_id: str) -> tuple[dict[str, Any], int]:
     def work(session: Session) -> tuple[dict[str, Any], int]:
         try:
             contact = get_contact(session, contact_id)
-            _check_message(session, change, contact.id)
             event = record_consent(
                 session, gateway.vault, contact, change, recorded_by=who.user_id, role=who.role
             )
@@ -145,14 +143,6 @@ def add_consent_event(contact_id: str) -> tuple[dict[str, Any], int]:
 
     with gateway.sessions() as session:
         return idempotent(session, work)
-
-
-def _check_message(session: Session, change: ConsentChange, contact_id: str) -> None:
-    if change.message_id is None:
-        return
-    message = session.get(Message, change.message_id[:64])
-    if message is None or message.contact_id != contact_id:
-        raise Problem(422, "unknown_message", "message_id is not a message of this contact")
 
 
 @blueprint.get("/consent/reviews")

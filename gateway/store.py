@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -20,10 +20,23 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # Each thread (one per modem) has its own connection; writers wait for the lock.
         options["connect_args"] = {"timeout": 30, "check_same_thread": False}
-    engine = create_engine(url, **options)
+    engine = create_engine(engine_url(url), **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def engine_url(url: str) -> URL:
+    """The URL as SQLAlchemy should see it, with PostgreSQL through psycopg 3.
+
+    People write ``postgresql://…`` (or ``postgres://…``, as libpq and many hosting panels
+    do); SQLAlchemy would read the first as psycopg2, which smsgw does not ship, and
+    refuses the second. An explicit driver (``postgresql+psycopg://``) is kept as given.
+    """
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

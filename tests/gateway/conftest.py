@@ -17,6 +17,7 @@ from gateway.app import Gateway, open_gateway
 from gateway.config import (
     Config,
     ConsentConfig,
+    DatabaseConfig,
     InboundConfig,
     ModemConfig,
     QueueConfig,
@@ -56,9 +57,11 @@ def data_dir() -> Iterator[Path]:
 
 
 @pytest.fixture
-def config(data_dir: Path) -> Config:
+def config(data_dir: Path, database_url: str) -> Config:
+    # database_url: SQLite in data_dir, or a fresh PostgreSQL database (tests/conftest.py).
     return Config(
         data_dir=data_dir,
+        database=DatabaseConfig(url=database_url),
         queue=QueueConfig(backoff_base=0.1, backoff_max=0.5),
         inbound=InboundConfig(poll_seconds=1.0, part_timeout_seconds=10.0),
         worker=WorkerConfig(health_seconds=5.0),

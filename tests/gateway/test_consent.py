@@ -35,6 +35,8 @@ from gateway.models import ConsentEvent, Contact, Message
 from gateway.outbound import SendRequest, enqueue
 from gateway.quiet_hours import Window, is_allowed, zones_for
 
+pytestmark = pytest.mark.both_databases
+
 TO = "+12015550123"  # New Jersey: America/New_York only
 PARIS = "+33612345678"
 NOON_NY = datetime(2026, 6, 10, 16, 0, tzinfo=UTC)  # 12:00 in New York
@@ -227,9 +229,32 @@ def test_the_database_lets_retention_delete_only_old_evidence(gateway: Gateway) 
             )
         session.commit()
     with gateway.engine.begin() as connection:
-        connection.execute(delete(ConsentEvent).where(ConsentEvent.id == "ce_opted_in"))
+        deleted = connection.execute(delete(ConsentEvent).where(ConsentEvent.id == "ce_opted_in"))
+        # A PostgreSQL trigger that returned NULL would skip the row silently, not refuse it.
+        assert deleted.rowcount == 1
     with gateway.engine.connect() as connection, pytest.raises(DatabaseError):
         connection.execute(text("DELETE FROM consent_events WHERE id = 'ce_opted_out'"))
+    with gateway.sessions() as session:
+        assert list(session.scalars(select(ConsentEvent.id))) == ["ce_opted_out"]
+
+
+def test_the_database_keeps_evidence_younger_than_five_years(gateway: Gateway) -> None:
+    with gateway.sessions() as session:
+        contact = find_or_create_contact(session, gateway.vault, TO)
+        session.add(
+            ConsentEvent(
+                id="ce_recent",
+                contact_id=contact.id,
+                purpose="marketing",
+                action="opted_in",
+                source="paper",
+                recorded_by="u1",
+                recorded_at=datetime.now(UTC) - timedelta(days=4 * 366),
+            )
+        )
+        session.commit()
+    with gateway.engine.connect() as connection, pytest.raises(DatabaseError, match="5 years"):
+        connection.execute(delete(ConsentEvent).where(ConsentEvent.id == "ce_recent"))
 
 
 # -- at acceptance ---------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from gateway.app import Gateway
@@ -12,6 +13,8 @@ from gateway.contacts import find_or_create_contact
 from gateway.models import ConsentEvent, Message, RetentionRun, new_id
 from gateway.outbound import SendRequest, enqueue
 from gateway.retention import due, purge
+
+pytestmark = pytest.mark.both_databases
 
 TO = "+12015550123"
 NOW = datetime.now(UTC)

@@ -23,6 +23,8 @@ from gateway.sending import (
 from modem.errors import CmsError, ModemTimeout
 from tests.gateway.test_engine import send
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def lines(gateway: Gateway) -> Gateway:

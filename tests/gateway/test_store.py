@@ -16,7 +16,10 @@ from gateway.config import Config
 from gateway.crypto import CryptoError
 from gateway.models import Base, Contact, Message
 from gateway.outbound import SendRequest, enqueue
+from gateway.store import engine_url
 from tests.gateway.conftest import Rig, wait_until
+
+pytestmark = pytest.mark.both_databases
 
 SECRET_TEXTS = [
     "Biopsy results: benign, call Dr Okafor",
@@ -27,12 +30,34 @@ SECRET_TEXTS = [
 SECRET_NUMBERS = ["+12015550187", "+447700900461", "+4915112345678"]
 
 
+def test_it_runs_on_the_database_it_was_given(gateway: Gateway, backend: str) -> None:
+    # Guards the parametrization itself: a [postgresql] test that quietly ran on SQLite
+    # would prove nothing.
+    assert gateway.engine.dialect.name == backend
+    if backend == "postgresql":
+        assert gateway.engine.dialect.driver == "psycopg"
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgresql://smsgw@db.lan/smsgw", "postgresql+psycopg://smsgw@db.lan/smsgw"),
+        ("postgres://smsgw@db.lan:6432/smsgw", "postgresql+psycopg://smsgw@db.lan:6432/smsgw"),
+        ("postgresql+psycopg://smsgw@db.lan/smsgw", "postgresql+psycopg://smsgw@db.lan/smsgw"),
+        ("sqlite:////var/lib/smsgw/smsgw.db", "sqlite:////var/lib/smsgw/smsgw.db"),
+    ],
+)
+def test_it_reaches_postgresql_through_psycopg_whatever_the_url_says(given: str, used: str) -> None:
+    assert engine_url(given).render_as_string() == used
+
+
 def test_it_builds_the_schema_the_models_describe(gateway: Gateway) -> None:
     with gateway.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
 
 
+@pytest.mark.sqlite_only
 def test_it_runs_sqlite_in_wal_mode_with_full_sync(gateway: Gateway) -> None:
     with gateway.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
@@ -40,6 +65,7 @@ def test_it_runs_sqlite_in_wal_mode_with_full_sync(gateway: Gateway) -> None:
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
+@pytest.mark.sqlite_only  # reads the SQLite files; a PostgreSQL server's disk is not ours
 def test_it_keeps_no_plaintext_on_disk(
     gateway: Gateway, make_rig: Callable[..., Rig], config: Config, data_dir: Path
 ) -> None:

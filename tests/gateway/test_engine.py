@@ -158,8 +158,15 @@ def test_it_matches_reports_across_reference_wrap_around(
 def test_it_sends_in_parallel_over_several_modems(
     gateway: Gateway, make_rig: Callable[..., Rig]
 ) -> None:
-    rig = make_rig(2, send_delay=0.2)
+    rig = make_rig(2, send_delay=0.5)
+
+    def both_ready() -> bool:
+        with gateway.sessions() as session:
+            return sorted(session.scalars(select(Line.state))) == ["ready", "ready"]
+
+    wait_until(both_ready, what="both modems open")  # a slow start would let one drain all
     ids = [send(rig.gateway, f"bulk {n}", priority=9) for n in range(8)]
+    rig.worker.work.notify()  # both wake at once, as `smsgw send` nudges them
     for message_id in ids:
         wait_status(gateway, message_id, "delivered")
     counts = [len(handle.outbox()) for handle in rig.bank]

@@ -3,9 +3,9 @@
 A module marked ``pytestmark = pytest.mark.both_databases`` has each test that uses the
 ``database_url`` fixture (the gateway's ``config`` does) run twice, ``[sqlite]`` and
 ``[postgresql]``. Each PostgreSQL test gets a database of its own, created on the server
-named by ``$SMSGW_TEST_POSTGRES_URL`` (an admin connection to its ``postgres`` database) and
+named by ``$TEST_SMSGW_POSTGRES_URL`` (an admin connection to its ``postgres`` database) and
 dropped afterwards. Where no server answers, the PostgreSQL variants are skipped with the
-reason — unless ``$SMSGW_TEST_REQUIRE_POSTGRES=1`` (set by ``.ci/run``), where that fails,
+reason — unless ``$TEST_SMSGW_REQUIRE_POSTGRES=1`` (set by ``.ci/run``), where that fails,
 so CI cannot pass without having run them.
 """
 
@@ -22,8 +22,8 @@ from sqlalchemy.engine import make_url
 
 from gateway.store import make_engine
 
-POSTGRES_URL_VARIABLE = "SMSGW_TEST_POSTGRES_URL"
-REQUIRE_VARIABLE = "SMSGW_TEST_REQUIRE_POSTGRES"
+POSTGRES_URL_VARIABLE = "TEST_SMSGW_POSTGRES_URL"
+REQUIRE_VARIABLE = "TEST_SMSGW_REQUIRE_POSTGRES"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ("sqlite", "postgresql")
 

@@ -1,5 +1,5 @@
 """The PostgreSQL variants when no server answers: skipped with the reason on a laptop,
-a failure where ``SMSGW_TEST_REQUIRE_POSTGRES=1`` (CI), and never a password in either."""
+a failure where ``TEST_SMSGW_REQUIRE_POSTGRES=1`` (CI), and never a password in either."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def run_pytest(**env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pytest", ONE_TEST, "-rs", "-p", "no:cacheprovider"],
         cwd=ROOT,
-        env={**os.environ, "SMSGW_TEST_POSTGRES_URL": NOBODY, **env},
+        env={**os.environ, "TEST_SMSGW_POSTGRES_URL": NOBODY, **env},
         capture_output=True,
         text=True,
         timeout=120,
@@ -30,7 +30,7 @@ def run_pytest(**env: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 def test_it_skips_the_postgresql_variant_with_the_reason_when_no_server_answers() -> None:
-    result = run_pytest(SMSGW_TEST_REQUIRE_POSTGRES="")
+    result = run_pytest(TEST_SMSGW_REQUIRE_POSTGRES="")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "1 passed, 1 skipped" in output
@@ -40,9 +40,9 @@ def test_it_skips_the_postgresql_variant_with_the_reason_when_no_server_answers(
 
 @pytest.mark.slow
 def test_it_fails_instead_of_skipping_where_postgresql_is_required() -> None:
-    result = run_pytest(SMSGW_TEST_REQUIRE_POSTGRES="1")
+    result = run_pytest(TEST_SMSGW_REQUIRE_POSTGRES="1")
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "1 passed, 1 error" in output  # the fixture fails: the [postgresql] test errors
-    assert "SMSGW_TEST_REQUIRE_POSTGRES=1" in output
+    assert "TEST_SMSGW_REQUIRE_POSTGRES=1" in output
     assert PASSWORD not in output

@@ -40,6 +40,7 @@ _LOOKUP = (
         _users.name,
         _users.role,
         _users.disabled,
+        _users.supervised,
     )
     .join_from(ApiKey.__table__, User.__table__, _users.id == _keys.user_id)
     .where(_keys.id == bindparam("key_id"))
@@ -67,6 +68,7 @@ class Caller:
     user_name: str
     role: str
     scopes: frozenset[str]
+    supervised: bool = False  # what this user writes waits for a manager's approval
 
     def may(self, scope: str) -> bool:
         return scope in self.scopes or "admin" in self.scopes
@@ -116,7 +118,14 @@ def authenticate(session: Session, presented: str) -> Caller:
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
         connection.execute(_TOUCH, {"key_id": key_id, "now": now})
         session.commit()
-    return Caller(key_id, row.user_id, row.name, row.role, frozenset(row.scopes.split()))
+    return Caller(
+        key_id,
+        row.user_id,
+        row.name,
+        row.role,
+        frozenset(row.scopes.split()),
+        bool(row.supervised),
+    )
 
 
 def list_keys(session: Session) -> list[tuple[ApiKey, User]]:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.config import Config
 from gateway.crypto import load_master_key
+from gateway.office import OfficeCache
 from gateway.store import make_engine, session_factory
 from gateway.vault import Vault
 from gateway.webhooks import attach_vault
@@ -25,6 +26,8 @@ class Gateway:
     engine: Engine
     sessions: sessionmaker[Session]
     vault: Vault
+    # Routing's snapshot of people, teams and rules, shared by the worker's modem threads.
+    office: OfficeCache = field(default_factory=OfficeCache)
     _writes: threading.Lock = field(default_factory=threading.Lock)
     _turn: _WriterTurn | None = None
 

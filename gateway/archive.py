@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.contacts import contact_number
@@ -96,6 +96,19 @@ def list_messages(
         )
     query = query.order_by(Message.created_at.desc(), Message.id.desc()).limit(
         max(1, min(limit, MAX_LIMIT))
+    )
+    return [_view(vault, m, c, line) for m, c, line in session.execute(query).all()]
+
+
+def thread_messages(
+    session: Session, vault: Vault, condition: ColumnElement[bool], limit: int
+) -> list[MessageView]:
+    """The newest ``limit`` messages matching ``condition``, newest first."""
+    query = (
+        _joined()
+        .where(condition)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(limit)
     )
     return [_view(vault, m, c, line) for m, c, line in session.execute(query).all()]
 

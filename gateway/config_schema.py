@@ -451,6 +451,52 @@ class ConsentConfig:
     )
 
 
+def _check_signature(value: str) -> str | None:
+    if len(value) > 160 or not value.isprintable():
+        return "must be at most 160 printable characters on one line (empty: no signature)"
+    return None
+
+
+@dataclass(frozen=True)
+class InboxConfig:
+    """The team inbox: away replies, signatures, what inbound card numbers become."""
+
+    away_reply: str = setting(
+        "{business}: thanks for your message. We are away right now and will answer as "
+        "soon as we are back.",
+        doc="Sent when nobody can take a conversation (outside business hours, all away).",
+        check=_check_reply,
+    )
+    away_reply_hours: float = setting(
+        12.0,
+        doc="A contact gets the away reply at most once in this many hours; 0 never sends it.",
+        low=0,
+        high=720,
+    )
+    silence_minutes: float = setting(
+        30.0,
+        doc="No away reply when a person replied in the conversation this recently.",
+        low=0,
+        high=1440,
+    )
+    # A hyphen, not an em dash: "—" is outside the GSM 7-bit alphabet and would turn every
+    # signed message into UCS-2, 70 characters a part instead of 160.
+    signature: str = setting(
+        "- {agent} @ {business}",
+        doc="Appended to what staff send, unless a person set their own ({agent}, "
+        "{business}, {line}); empty for none.",
+        check=_check_signature,
+    )
+    mask_inbound_cards: bool = setting(
+        True,
+        doc="Store card numbers in received messages masked (all but the last 4 digits): "
+        "such data should not sit in one more place than needed.",
+    )
+    snooze_max_days: int = setting(
+        90, doc="The longest a conversation can be snoozed.", low=1, high=3650
+    )
+
+
 @dataclass(frozen=True)
 class RetentionConfig:
     """How long records are kept; a daily job purges and records what it purged."""
@@ -501,6 +547,7 @@ SECTIONS: dict[str, type] = {
     "web": WebConfig,
     "webhooks": WebhooksConfig,
     "consent": ConsentConfig,
+    "inbox": InboxConfig,
     "retention": RetentionConfig,
     "backup": BackupConfig,
 }
@@ -521,6 +568,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
     consent: ConsentConfig = field(default_factory=ConsentConfig)
+    inbox: InboxConfig = field(default_factory=InboxConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     backup: BackupConfig = field(default_factory=BackupConfig)
     modems: tuple[ModemConfig, ...] = ()

@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from gateway.consent import load_state
-from gateway.errors import NotFound
+from gateway.errors import InvalidInput, NotFound
 from gateway.models import Contact, DataKeyRow, new_id, utcnow
 from gateway.vault import Vault
 
@@ -100,3 +100,18 @@ def describe_contact(vault: Vault, contact: Contact) -> dict[str, object]:
         "created_at": contact.created_at.isoformat(),
         "consent": state.as_dict() if state is not None else None,
     }
+
+
+def contact_name(vault: Vault, contact: Contact) -> str | None:
+    """The contact's name, if one is on file (and the contact not erased)."""
+    if contact.name_enc is None or contact.erased_at is not None:
+        return None
+    return vault.decrypt(contact.name_enc, "contacts", "name", contact.id)
+
+
+def set_contact_name(vault: Vault, contact: Contact, name: str | None) -> None:
+    if name is not None and (len(name) > 128 or not name.isprintable()):
+        raise InvalidInput("a name is at most 128 printable characters on one line")
+    contact.name_enc = (
+        None if not name else vault.encrypt(contact.key_id, name, "contacts", "name", contact.id)
+    )

@@ -75,3 +75,20 @@ class ConsentForbidden(GatewayError):
 
 class UnknownMessage(GatewayError):
     code = "unknown_message"
+
+
+class Forbidden(GatewayError):
+    """The caller may see the thing but not do this to it (an auditor replying, an agent
+    approving)."""
+
+    code = "forbidden"
+
+
+class SensitiveContent(GatewayError):
+    """The text looks like a card number, a social security number or a password."""
+
+    code = "sensitive_content"
+
+
+class InvalidTemplate(GatewayError):
+    code = "invalid_template"

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from gateway import sensitive
 from gateway.contacts import find_or_create_contact, rekey_if_erased
 from gateway.errors import InvalidNumber
 from gateway.lifecycle import record
@@ -38,11 +39,14 @@ def receive(
     default_region: str,
     *,
     now: datetime | None = None,
+    mask_cards: bool = False,
 ) -> Message | None:
     """Store one received SMS; return the message once it is complete, else None.
 
     The same PDU read twice (the worker stopped between commit and delete) is dropped by
-    its fingerprint, so nothing is received twice.
+    its fingerprint, so nothing is received twice. With ``mask_cards`` a card number in the
+    text is stored masked; it is masked once the message is whole, since a long message
+    can split a number across two parts.
     """
     now = now or utcnow()
     sender = sender_key(deliver, default_region)
@@ -78,6 +82,7 @@ def receive(
             1,
             now,
             encoding=deliver.encoding,
+            mask_cards=mask_cards,
         )
     group = f"{line_id}:{contact.id}:{concat.bits}:{concat.reference}:{concat.total}"
     part_id = new_id("ip")
@@ -102,11 +107,18 @@ def receive(
     )
     if have < concat.total:
         return None
-    return _assemble(session, vault, group, contact.key_id, now, complete=True)
+    return _assemble(
+        session, vault, group, contact.key_id, now, complete=True, mask_cards=mask_cards
+    )
 
 
 def flush_stale_parts(
-    session: Session, vault: Vault, timeout: float, now: datetime | None = None
+    session: Session,
+    vault: Vault,
+    timeout: float,
+    now: datetime | None = None,
+    *,
+    mask_cards: bool = False,
 ) -> list[Message]:
     """Parts whose message never completed are stored as they are, flagged incomplete."""
     now = now or utcnow()
@@ -120,7 +132,9 @@ def flush_stale_parts(
     for group, _first in groups:
         part = session.scalar(select(InboundPart).where(InboundPart.group_key == group).limit(1))
         key_id = _key_of(session, part.contact_id)
-        out.append(_assemble(session, vault, group, key_id, now, complete=False))
+        out.append(
+            _assemble(session, vault, group, key_id, now, complete=False, mask_cards=mask_cards)
+        )
     return out
 
 
@@ -132,7 +146,14 @@ def _key_of(session: Session, contact_id: str) -> int:
 
 
 def _assemble(
-    session: Session, vault: Vault, group: str, key_id: int, now: datetime, *, complete: bool
+    session: Session,
+    vault: Vault,
+    group: str,
+    key_id: int,
+    now: datetime,
+    *,
+    complete: bool,
+    mask_cards: bool,
 ) -> Message:
     parts = list(
         session.scalars(
@@ -156,6 +177,7 @@ def _assemble(
         first.total,
         now,
         incomplete=not complete,
+        mask_cards=mask_cards,
     )
     session.execute(delete(InboundPart).where(InboundPart.group_key == group))
     return message
@@ -174,7 +196,10 @@ def _store(
     *,
     incomplete: bool = False,
     encoding: str = "",
+    mask_cards: bool = False,
 ) -> Message:
+    if mask_cards:
+        text = sensitive.mask_cards(text)
     message_id = new_id("msg")
     message = Message(
         id=message_id,

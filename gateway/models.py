@@ -96,6 +96,9 @@ class Line(Base):
     operator: Mapped[str | None] = mapped_column(String(64), nullable=True)
     registration: Mapped[str | None] = mapped_column(String(16), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Opening hours as text (``gateway.hours``: "mon-fri 09:00-17:00"); None = always open.
+    hours: Mapped[str | None] = mapped_column(Text, nullable=True)
+    holidays: Mapped[str | None] = mapped_column(Text, nullable=True)  # "2026-12-25, …"
 
 
 class Contact(Base):
@@ -110,6 +113,8 @@ class Contact(Base):
     # Erased (``smsgw contact erase``): the data key is destroyed; the row and its blind index
     # stay, so the number is recognised and never texted again.
     erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # When the away reply last went to this contact: it goes at most once per period.
+    away_replied_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class Message(Base):
@@ -226,6 +231,17 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(Text, nullable=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    display_name: Mapped[str | None] = mapped_column(String(64), nullable=True)  # {agent}
+    # None: the box's default signature; "": none.
+    signature: Mapped[str | None] = mapped_column(Text, nullable=True)
+    working_hours: Mapped[str | None] = mapped_column(Text, nullable=True)  # None = any time
+    away: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    away_until: Mapped[date | None] = mapped_column(Date, nullable=True)  # back on that day
+    delegate_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", name="fk_users_delegate"), nullable=True
+    )
+    # A supervised user's messages wait for a manager's approval.
+    supervised: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class ApiKey(Base):
@@ -357,3 +373,120 @@ class RetentionRun(Base):
     bodies_purged: Mapped[int] = mapped_column(Integer, default=0)
     consent_before: Mapped[datetime] = mapped_column(UtcDateTime)
     consent_events_purged: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Team(Base):
+    """A group of people sharing a queue ("Service", "Sales"), with the line it texts from."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    default_line_id: Mapped[str | None] = mapped_column(ForeignKey("lines.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class TeamMember(Base):
+    """Membership; ``last_assigned_at`` makes round-robin fair across restarts."""
+
+    __tablename__ = "team_members"
+
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    last_assigned_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class RoutingRule(Base):
+    """Where new inbound conversations go: the first rule (by position) that matches wins."""
+
+    __tablename__ = "routing_rules"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    keyword: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    line_id: Mapped[str | None] = mapped_column(ForeignKey("lines.id"), nullable=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Conversation(Base):
+    """A contact's thread on one line: replies always leave from that line.
+
+    The messages of a conversation are the contact's messages on its line; this row holds
+    who works it and where it stands.
+    """
+
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"))
+    line_id: Mapped[str] = mapped_column(ForeignKey("lines.id"))
+    status: Mapped[str] = mapped_column(String(8), default="open")  # open | snoozed | closed
+    snoozed_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    assignee_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id"), nullable=True)
+    unread: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_activity_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The last reply written by a person: no away reply talks over a live exchange.
+    last_human_reply_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ux_conversations_contact_line", "contact_id", "line_id", unique=True),
+        Index("ix_conversations_activity", "status", "last_activity_at"),
+        Index("ix_conversations_assignee", "assignee_id", "status"),
+        Index("ix_conversations_team", "team_id", "status"),
+    )
+
+
+class ConversationNote(Base):
+    """An internal note: seen by the team, never sent. Encrypted under the contact's key."""
+
+    __tablename__ = "conversation_notes"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    author_id: Mapped[str] = mapped_column(String(64))  # a user id, or "worker"
+    body_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Template(Base):
+    """A canned reply: shared (no owner) or personal; ``{first_name}``-style variables."""
+
+    __tablename__ = "templates"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    name: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)  # written by staff, holds no customer data
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_templates_owner", "owner_id", "name"),)
+
+
+class AuditEvent(Base):
+    """Who looked at, handed over, approved, overrode, exported or erased what, and when.
+
+    Append-only in the database itself (``gateway.migrations`` 0005 installs triggers);
+    ``detail`` never holds personal data.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))  # a user id, "worker" or "cli"
+    actor_role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str | None] = mapped_column(String(64), nullable=True)  # an object's id
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (
+        Index("ix_audit_at", "at"),
+        Index("ix_audit_subject", "subject", "at"),
+    )

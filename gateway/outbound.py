@@ -15,20 +15,24 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from gateway import compliance
+from gateway.audit import Actor, audit
 from gateway.config import Config
 from gateway.consent import COMPLIANCE, ConsentChange
 from gateway.contacts import find_or_create_contact
 from gateway.errors import (
     BodyTooLong,
+    Forbidden,
     InvalidBody,
     InvalidInput,
     NotCancelable,
     NotFound,
+    SensitiveContent,
     UnknownLine,
 )
 from gateway.lifecycle import record
 from gateway.models import Line, Message, new_id, utcnow
 from gateway.numbers import to_e164
+from gateway.sensitive import describe, find_sensitive
 from gateway.vault import Vault
 from modem.errors import PduError
 from modem.pdu import Segments, split_text
@@ -54,7 +58,9 @@ class SendRequest:
     status_callback: str | None = None
     callback_style: str | None = None  # "twilio" for the Twilio-compatible endpoint
     consent: ConsentChange | None = None  # consent the customer gave, recorded with the send
-    role: str = "agent"  # the sender's role, for the consent rules
+    role: str = "agent"  # the sender's role, for the consent and sensitive-content rules
+    hold_for_approval: bool = False  # a supervised person wrote it: a manager approves first
+    override_sensitive: bool = False  # a manager sends what looks like a card number anyway
 
 
 def check_body(body: str, max_segments: int) -> Segments:
@@ -120,6 +126,7 @@ def enqueue(
         consent=request.consent,
     )
     body, send_at = accepted.body, accepted.send_at
+    override = _guard_sensitive(request)
     if body != request.body:
         segments = check_body(body, config.queue.max_segments)
     message_id = new_id("msg")
@@ -148,8 +155,44 @@ def enqueue(
         created_at=now,
     )
     session.add(message)
-    record(session, message, "scheduled" if scheduled else "queued", request.created_by or "api")
+    actor = request.created_by or "api"
+    if request.hold_for_approval:
+        record(session, message, "pending_approval", actor)
+    else:
+        record(session, message, "scheduled" if scheduled else "queued", actor)
+    if override is not None:
+        audit(
+            session,
+            Actor(actor, request.role),
+            "message.sensitive_override",
+            message.id,
+            f"sent despite {override}",
+            now=now,
+        )
     return message
+
+
+# Texts the box writes itself (keyword answers, away replies) are checked when configured.
+_UNGUARDED = (None, "worker")
+
+
+def _guard_sensitive(request: SendRequest) -> str | None:
+    """Refuse a text that looks like a card number, an SSN or a password, unless a manager
+    overrides; return what was overridden (for the audit log), else None."""
+    if request.purpose == COMPLIANCE or request.created_by in _UNGUARDED:
+        return None
+    findings = find_sensitive(request.body)
+    if not findings:
+        return None
+    what = describe(findings)
+    if not request.override_sensitive:
+        raise SensitiveContent(
+            f"the message looks like it holds {what}; such data is not sent by SMS "
+            "(a manager may override)"
+        )
+    if request.role not in ("manager", "admin"):
+        raise Forbidden("only a manager or an admin may send sensitive-looking content")
+    return what
 
 
 def _expiry(

@@ -23,11 +23,10 @@ from sqlalchemy.orm import Session
 from gateway.app import Gateway
 from gateway.compliance import before_send
 from gateway.config import ModemConfig
-from gateway.contacts import contact_number
 from gateway.errors import InvalidTransition
 from gateway.inbound import receive
-from gateway.inbound_consent import handle_inbound
-from gateway.models import Contact, Line, Message
+from gateway.intake import take_in
+from gateway.models import Line, Message
 from gateway.reports import apply_report
 from gateway.sending import (
     Claimed,
@@ -433,9 +432,10 @@ class ModemRunner:
                     self.line_id,
                     event.message,
                     config.numbers.default_region,
+                    mask_cards=config.inbox.mask_inbound_cards,
                 )
                 if message is not None:
-                    replied = self._apply_keywords(session, message)
+                    replied = self._take_in(session, message)
             else:
                 apply_report(
                     session,
@@ -449,25 +449,9 @@ class ModemRunner:
         if replied:
             self.work.notify()  # the confirmation leaves at once
 
-    def _apply_keywords(self, session: Session, message: Message) -> bool:
-        """Keyword rules before anything else sees the message; True when a reply waits."""
-        vault = self.gateway.vault
-        contact = session.get(Contact, message.contact_id)
-        if contact is None:
-            return False
-        sender = contact_number(vault, contact)
-        text = vault.decrypt(message.body_enc, "messages", "body", message.id)
-        handled = handle_inbound(
-            session,
-            vault,
-            self.gateway.config,
-            message,
-            contact,
-            sender,
-            text,
-            now=message.received_at or datetime.now(UTC),
-        )
-        return handled.reply is not None
+    def _take_in(self, session: Session, message: Message) -> bool:
+        gateway = self.gateway
+        return take_in(session, gateway.vault, gateway.config, gateway.office, message)
 
     def sweep(self) -> None:
         """List the modem's storage: messages whose notification was lost, or that came

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from gateway import retention
 from gateway.app import Gateway
 from gateway.backup_schedule import DailyBackups
+from gateway.conversations import wake_snoozed
 from gateway.delivery import Sender, deliver_one, seconds_until_due
 from gateway.housekeeping import (
     any_scheduled_due,
@@ -30,6 +31,7 @@ from gateway.housekeeping import (
     recover_after_crash,
 )
 from gateway.inbound import flush_stale_parts
+from gateway.intake import take_in
 from gateway.models import Line, new_id
 from gateway.runner import ModemRunner
 from gateway.sdnotify import Notifier
@@ -141,7 +143,16 @@ class Worker:
             if slow:
                 self._next_slow_chores = now + SLOW_CHORES_EVERY
                 expire_queued(session)
-                flush_stale_parts(session, self.gateway.vault, config.inbound.part_timeout_seconds)
+                vault = self.gateway.vault
+                for message in flush_stale_parts(
+                    session,
+                    vault,
+                    config.inbound.part_timeout_seconds,
+                    mask_cards=config.inbox.mask_inbound_cards,
+                ):
+                    replied = take_in(session, vault, config, self.gateway.office, message)
+                    promoted = promoted or replied
+                wake_snoozed(session)
                 if retention.due(session):
                     run = retention.purge(session, config)
                     logger.info(

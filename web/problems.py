@@ -22,6 +22,7 @@ STATUS = {
     "too_many_webhooks": 409,
     "conflict": 409,
     "consent_change_forbidden": 403,
+    "forbidden": 403,
 }
 
 TITLES = {

@@ -177,6 +177,8 @@ def _send_request(caller: Caller) -> SendRequest:
         status_callback=status_callback,
         callback_style="twilio",
         created_by=caller.user_id,
+        role=caller.role,
+        hold_for_approval=caller.supervised,
     )
 
 

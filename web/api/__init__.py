@@ -8,7 +8,9 @@ blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
 from web.api import (  # noqa: E402,F401  (registers routes)
     contacts,
+    conversations,
     health,
+    inbox,
     lines,
     messages,
     openapi,

@@ -47,6 +47,7 @@ _SEND_FIELDS: dict[str, tuple[type, ...]] = {
     "expires_at": (str, type(None)),
     "status_callback": (str, type(None)),
     "consent": (dict, type(None)),
+    "override_sensitive": (bool, type(None)),
 }
 # Consent the customer gave, recorded with the send: how they gave their number.
 _CONSENT_FIELDS: dict[str, tuple[type, ...]] = {"source": (str,), "evidence": (str, type(None))}
@@ -108,6 +109,8 @@ def _send_request(data: dict[str, Any], at: str = "") -> SendRequest:
         status_callback=callback_url(data.get("status_callback"), f"{at}status_callback"),
         created_by=who.user_id,
         priority=0,
+        hold_for_approval=who.supervised,
+        override_sensitive=bool(data.get("override_sensitive")),
     )
 
 

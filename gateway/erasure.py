@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from gateway.audit import Actor, audit
 from gateway.consent import block_waiting
 from gateway.models import Contact, InboundPart, utcnow
 from gateway.vault import Vault
@@ -29,7 +30,13 @@ class Erased:
 
 
 def erase_contact(
-    session: Session, vault: Vault, contact: Contact, actor: str, *, now: datetime | None = None
+    session: Session,
+    vault: Vault,
+    contact: Contact,
+    actor: str,
+    *,
+    role: str | None = None,
+    now: datetime | None = None,
 ) -> Erased:
     """Erase ``contact`` (the caller commits). Erasing again destroys whatever the contact
     sent since (kept under a new key); the first erasure's date stays."""
@@ -40,4 +47,5 @@ def erase_contact(
     vault.destroy(session, contact.key_id)
     contact.erased_at = contact.erased_at or now
     contact.name_enc = None
+    audit(session, Actor(actor, role), "contact.erased", contact.id, now=now)
     return Erased(contact.id, contact.erased_at, blocked, already=already)

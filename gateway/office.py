@@ -50,8 +50,17 @@ def person_of(user: User, zone: str) -> Person:
     )
 
 
+def _usable_zone(name: str) -> str:
+    """The box's zone, or UTC when the system names one this Python does not know."""
+    try:
+        Schedule(zone=name)
+    except HoursError:
+        return "UTC"
+    return name
+
+
 def load_office(session: Session, zone: str | None = None) -> Office:
-    zone = zone or box_zone()
+    zone = _usable_zone(zone or box_zone())
     people = {user.id: person_of(user, zone) for user in session.scalars(select(User))}
     members: dict[str, list[tuple[str, str, str]]] = {}
     for team_id, user_id, last in session.execute(

@@ -18,6 +18,7 @@ from gateway.config import Config
 from gateway.consent import OUT, EventFacts, derive
 from gateway.models import (
     ConsentEvent,
+    ConversationNote,
     InboundPart,
     Message,
     RetentionRun,
@@ -86,6 +87,8 @@ def _purge_bodies(session: Session, before: datetime, now: datetime) -> int:
         .execution_options(synchronize_session=False)
     ).rowcount
     session.execute(delete(InboundPart).where(InboundPart.received_at < before))
+    # Internal notes are about the customer as much as the bodies are: same period.
+    session.execute(delete(ConversationNote).where(ConversationNote.created_at < before))
     session.execute(
         delete(WebhookDelivery).where(
             WebhookDelivery.status != "pending", WebhookDelivery.created_at < before

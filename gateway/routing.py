@@ -88,7 +88,7 @@ class Route:
     assignee_id: str | None
     team_id: str | None
     # assignee | delegate | round_robin | waiting (the line is open, nobody assigned yet) |
-    # nobody (closed, or everyone away)
+    # nobody (closed, or everyone away) | unstaffed (no one works the inbox at all)
     reason: str
     away_reply: bool = False
 
@@ -103,6 +103,10 @@ def is_available(person: Person, line_open: bool, now: datetime, today: date) ->
     if is_away(person, today):
         return False
     return person.hours is None or is_open(person.hours, now)
+
+
+def _answers(person: Person) -> bool:
+    return not person.disabled and person.role in ANSWERING_ROLES
 
 
 def _handed_over(person: Person, today: date) -> bool:
@@ -188,6 +192,10 @@ def route(office: Office, message: Inbound, policy: AwayPolicy | None = None) ->
             reason = "assignee" if taker == message.assignee_id else "delegate"
             return Route(taker, message.team_id, reason)
     team_id = choose_team(office, message)
+    if team_id is None and not any(_answers(p) for p in office.people.values()):
+        # Nobody works the inbox on this box (a CRM-only set-up): nothing to route, and an
+        # away reply would tell every customer that a team exists and is out.
+        return Route(None, None, "unstaffed")
     if team_id is not None:
         for member in office.teams[team_id].members:
             person = office.people.get(member)

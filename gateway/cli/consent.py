@@ -11,6 +11,7 @@ from typing import IO, Any
 import click
 from sqlalchemy import select
 
+from gateway.audit import Actor, audit
 from gateway.cli.context import gateway_for, load
 from gateway.cli.output import emit_json, safe_json, terminal_safe
 from gateway.consent import SOURCES, ConsentChange, event_summary, record_consent
@@ -50,6 +51,10 @@ def export_command(ctx: click.Context, number: str | None, form: str, output: Pa
             contacts = session.scalars(select(Contact).order_by(Contact.created_at)).all()
         else:
             contacts = [_contact(session, gateway.vault, config, number)]
+        subject = contacts[0].id if number is not None else None
+        with gateway.writing():
+            audit(session, Actor("cli", "admin"), "consent.exported", subject)
+            session.commit()
         histories = export(session, gateway.vault, contacts)
         if form == "json":
             chunks: Iterator[str] = (safe_json(history) + "\n" for history in histories)
@@ -177,7 +182,7 @@ def erase_command(ctx: click.Context, number: str, yes: bool) -> None:
         click.confirm("Erase this contact's data for good?", abort=True)
     with gateway_for(config) as gateway, gateway.sessions() as session, gateway.writing():
         found = _contact(session, gateway.vault, config, number)
-        erased = erase_contact(session, gateway.vault, found, ACTOR)
+        erased = erase_contact(session, gateway.vault, found, ACTOR, role="admin")
         session.commit()
     note = " (again)" if erased.already else ""
     click.echo(

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 import click
 
 from gateway.apikeys import SCOPES, create_key, list_keys, revoke_key
 from gateway.cli.context import gateway_for, load
 from gateway.cli.output import emit_json, terminal_safe
 from gateway.errors import GatewayError
+from gateway.teams import set_user_inbox
 from gateway.users import ROLES, add_user, get_user, list_users
 
 
@@ -47,6 +51,55 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
                 emit_json(row)
             else:
                 click.echo(f"{each.id}  {each.role:<8} {terminal_safe(each.name)}")
+
+
+@user.command("set")
+@click.argument("name")
+@click.option("--display-name", help="How replies sign ({agent}); empty: the user name.")
+@click.option("--signature", help='Own signature, e.g. "- {agent}, {business}"; "" for none.')
+@click.option("--default-signature", is_flag=True, help="Use the box's signature again.")
+@click.option("--hours", "working_hours", help='Working hours, e.g. "mon-thu 08:00-16:00".')
+@click.option("--away/--back", default=None, help="Away (conversations go to the delegate).")
+@click.option("--until", "away_until", type=click.DateTime(["%Y-%m-%d"]), help="Back on DATE.")
+@click.option("--delegate", help="Who takes over while away; empty for nobody.")
+@click.option("--supervised/--unsupervised", default=None, help="Replies need approval.")
+@click.pass_context
+def user_set(
+    ctx: click.Context,
+    name: str,
+    display_name: str | None,
+    signature: str | None,
+    default_signature: bool,
+    working_hours: str | None,
+    away: bool | None,
+    away_until: datetime | None,
+    delegate: str | None,
+    supervised: bool | None,
+) -> None:
+    """Change a person's inbox settings; options not given stay as they are."""
+    changes: dict[str, Any] = {"away": away, "supervised": supervised}
+    for option, value in (
+        ("display_name", display_name),
+        ("signature", signature),
+        ("working_hours", working_hours),
+        ("delegate", delegate),
+    ):
+        if value is not None:
+            changes[option] = value
+    if default_signature:
+        changes["signature"] = None
+    if away_until is not None:
+        changes["away_until"] = away_until.date()
+        changes["away"] = True if away is None else away
+    with gateway_for(load(ctx)) as gateway, gateway.sessions() as session, gateway.writing():
+        try:
+            person = set_user_inbox(session, name, **changes)
+        except GatewayError as exc:
+            raise click.ClickException(f"{exc.code}: {exc}") from None
+        session.commit()
+        state = "away" if person.away else "in"
+        until = f" until {person.away_until}" if person.away and person.away_until else ""
+        click.echo(f"user {terminal_safe(person.name)}: {state}{until}")
 
 
 @click.group()

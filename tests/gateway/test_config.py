@@ -221,7 +221,7 @@ def test_it_replaces_the_modems_for_simulation() -> None:
         (
             "colour = 1\n",
             "colour",
-            "data_dir, database, inbound, modems, numbers, queue",
+            "data_dir, database, inbound, inbox, modems, numbers, queue",
         ),
         ("[queues]\n", "queues", "data_dir, database"),
         ("[queue]\nmax_attempt = 3\n", "queue.max_attempt", "backoff_base, backoff_max"),

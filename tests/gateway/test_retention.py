@@ -10,7 +10,8 @@ from sqlalchemy import select
 from gateway.app import Gateway
 from gateway.archive import message_detail
 from gateway.contacts import find_or_create_contact
-from gateway.models import ConsentEvent, Message, RetentionRun, new_id
+from gateway.conversations import open_conversation
+from gateway.models import ConsentEvent, ConversationNote, Line, Message, RetentionRun, new_id
 from gateway.outbound import SendRequest, enqueue
 from gateway.retention import due, purge
 
@@ -126,3 +127,28 @@ def test_recent_evidence_stays_and_each_run_is_recorded(gateway: Gateway) -> Non
         assert due(session, NOW + timedelta(hours=25))
         (recorded,) = session.scalars(select(RetentionRun)).all()
         assert recorded.consent_before.year == NOW.year - 5
+
+
+def test_it_purges_old_conversation_notes_with_the_bodies(gateway: Gateway) -> None:
+    with gateway.sessions() as session:
+        contact = find_or_create_contact(session, gateway.vault, TO)
+        session.add(Line(id="ln_1", name="Front desk", device="/dev/null"))
+        session.flush()
+        conversation = open_conversation(session, contact.id, "ln_1", LONG_AGO)
+        for note_id, at in (("nt_old", LONG_AGO), ("nt_new", NOW)):
+            body = gateway.vault.encrypt(
+                contact.key_id, "Prefers mornings", "conversation_notes", "body", note_id
+            )
+            session.add(
+                ConversationNote(
+                    id=note_id,
+                    conversation_id=conversation.id,
+                    author_id="u1",
+                    body_enc=body,
+                    created_at=at,
+                )
+            )
+        session.commit()
+        purge(session, gateway.config, NOW)
+        session.commit()
+        assert session.scalars(select(ConversationNote.id)).all() == ["nt_new"]

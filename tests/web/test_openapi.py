@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,8 @@ from web.api.openapi_document import document
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 TO = "+12015550123"
+OTHER = "+12015550199"  # the contact of the inbox test's conversation
+CARD = "Card 4111 1111 1111 1111"  # a test Visa number: the sensitive-content guard's
 METHODS = {"get", "put", "post", "delete", "patch"}
 # Whether schema-valid data is accepted depends on rules no schema can state (a possible
 # phone number, a line that exists), so positive_data_acceptance is not among these.
@@ -321,6 +324,132 @@ def test_it_holds_for_real_messages_lines_and_twilio_answers(live_box: Box, admi
     fetch_template = "/2010-04-01/Accounts/{AccountSid}/Messages/{MessageSid}.json"
     schema[fetch_template]["GET"].validate_response(fetched)
     assert fetched.json()["direction"] == "inbound"
+
+
+def test_it_holds_for_real_inbox_answers(live_box: Box, admin_key: str) -> None:
+    """The team inbox with a conversation that exists (random requests only ever find
+    none): each action's answer, a template, a supervised agent's reply approved and
+    rejected, the sensitive-content guard, role refusals, the audit log."""
+    doc = document()
+
+    def client(key: str) -> requests.Session:
+        api = session_for(live_box)
+        api.headers["Authorization"] = f"Bearer {key}"
+        return api
+
+    admin = client(admin_key)
+
+    def checked(
+        api: requests.Session, method: str, path: str, status: int, template: str | None = None
+    ) -> Any:
+        def call(**kw: Any) -> Any:
+            answer = api.request(method, live_box.url(path), **kw)
+            assert answer.status_code == status, (method, path, answer.text)
+            operation = doc["paths"][template or path][method.lower()]
+            assert str(status) in operation["responses"], (method, path, status)
+            schema[template or path][method].validate_response(answer)
+            return answer.json() if answer.content else None
+
+        return call
+
+    injected = live_box.smsgw(
+        "sim", "inject", "--control", live_box.control, "--from", OTHER, "--text", "Call me?"
+    )
+    assert injected.returncode == 0, injected.stderr
+
+    def conversation() -> Any:
+        page = checked(admin, "GET", "/api/v1/conversations", 200)(params={"unread": "true"})
+        return next((c for c in page["data"] if c["contact"]["number"] == OTHER), None)
+
+    found = wait_until(conversation, 30, "the inbound message's conversation")
+    one = "/api/v1/conversations/{conversation_id}"
+    base = one.replace("{conversation_id}", found["id"])
+
+    def act(api: requests.Session, name: str, status: int = 200) -> Any:
+        return checked(api, "POST", f"{base}/{name}", status, f"{one}/{name}")
+
+    detail = checked(admin, "GET", base, 200, one)(params={"limit": 5})
+    assert detail["messages"][-1]["direction"] == "in"
+    users = checked(admin, "GET", "/api/v1/users", 200)()["data"]
+    me = next(u["id"] for u in users if u["name"] == "integrator")
+    assert act(admin, "read")()["unread"] is False
+    assert act(admin, "assign")(json={"user": me})["assignee_id"] == me
+    for command in (
+        ("team", "add", "desk"),
+        ("user", "add", "trainee", "--role", "agent"),
+        ("user", "set", "trainee", "--supervised"),
+        ("team", "join", "desk", "trainee"),
+    ):
+        done = live_box.smsgw(*command)
+        assert done.returncode == 0, done.stderr
+    teams = checked(admin, "GET", "/api/v1/teams", 200)()["data"]
+    desk = next(t for t in teams if t["name"] == "desk")
+    moved = act(admin, "transfer")(json={"team": desk["id"], "note": "Wants a call back"})
+    assert (moved["team_id"], moved["assignee_id"]) == (desk["id"], None)
+    assert act(admin, "notes", 201)(json={"body": "Called, no answer"})["author_id"] == me
+    act(admin, "notes", 422)(json={"body": " "})
+    act(admin, "transfer", 422)(json={})
+    act(admin, "snooze", 422)(json={"until": "2999-01-01T00:00:00Z"})
+    until = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    assert act(admin, "snooze")(json={"until": until})["status"] == "snoozed"
+    assert act(admin, "reopen")()["status"] == "open"
+    assert act(admin, "close")(json={})["status"] == "closed"
+
+    made = checked(admin, "POST", "/api/v1/templates", 201)(
+        json={"name": "thanks", "body": "Thanks {first_name}, we call you today.", "shared": True}
+    )
+    checked(admin, "POST", "/api/v1/templates", 409)(json={"name": "thanks", "body": "Hi"})
+    tpl = "/api/v1/templates/{template_id}"
+    mine = tpl.replace("{template_id}", made["id"])
+    checked(admin, "PATCH", mine, 200, tpl)(json={"body": "Thanks, we call you today."})
+    listed = checked(admin, "GET", "/api/v1/templates", 200)()["data"]
+    assert made["id"] in [t["id"] for t in listed]
+    preview = act(admin, "preview")(json={"template": made["id"], "sign": False})
+    assert preview["body"] == "Thanks, we call you today."
+    refused = act(admin, "messages", 422)(json={"body": CARD})
+    assert refused["code"] == "sensitive_content"
+    sent = act(admin, "messages", 202)(json={"template": made["id"]})
+    assert sent["status"] in ("queued", "sending", "sent", "delivered")
+    checked(admin, "DELETE", mine, 204, tpl)()
+    checked(admin, "DELETE", mine, 404, tpl)()
+    act(admin, "messages", 404)(json={"template": made["id"]})
+
+    created = live_box.smsgw(
+        "key", "create", "--user", "trainee", "--scope", "messages:send", "--scope",
+        "messages:read", "--json",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    trainee = client(json.loads(created.stdout)["key"])
+    waiting = [act(trainee, "messages", 202)(json={"body": f"Reply {n}"}) for n in (1, 2)]
+    assert {m["status"] for m in waiting} == {"pending_approval"}
+    act(trainee, "messages", 403)(json={"body": CARD, "override_sensitive": True})
+    checked(trainee, "GET", "/api/v1/approvals", 403)()
+    checked(trainee, "GET", "/api/v1/audit", 403)()
+    listed = checked(admin, "GET", "/api/v1/approvals", 200)()["data"]
+    assert {m["id"] for m in waiting} <= {m["id"] for m in listed}
+    decide = "/api/v1/messages/{message_id}"
+    first, second = (f"/api/v1/messages/{m['id']}" for m in waiting)
+    checked(trainee, "POST", f"{first}/approve", 403, f"{decide}/approve")()
+    approved = checked(admin, "POST", f"{first}/approve", 200, f"{decide}/approve")()
+    assert approved["status"] in ("queued", "sending", "sent", "delivered")
+    checked(admin, "POST", f"{first}/reject", 409, f"{decide}/reject")(json={})
+    rejected = checked(admin, "POST", f"{second}/reject", 200, f"{decide}/reject")()
+    assert rejected["status"] == "canceled"
+    assert act(trainee, "assign")(json={"user": None})["assignee_id"] is None
+    added = live_box.smsgw("team", "add", "backoffice")
+    assert added.returncode == 0, added.stderr
+    teams = checked(admin, "GET", "/api/v1/teams", 200)()["data"]
+    backoffice = next(t["id"] for t in teams if t["name"] == "backoffice")
+    # Out of the agent's sight once handed over: the answer is the id only.
+    assert act(trainee, "transfer")(json={"team": backoffice}) == {"id": found["id"]}
+    checked(trainee, "GET", base, 404, one)()
+
+    audit = checked(admin, "GET", "/api/v1/audit", 200)(params={"limit": 1})
+    assert audit["next_cursor"]
+    page = checked(admin, "GET", "/api/v1/audit", 200)
+    older = page(params={"limit": 1000, "cursor": audit["next_cursor"]})["data"]
+    actions = {e["action"] for e in [*audit["data"], *older]}
+    assert {"conversation.viewed", "message.approved", "message.rejected"} <= actions
 
 
 # -- inputs the document rules out, which once got a 500 or a 202 ---------------------------

@@ -91,7 +91,9 @@ def erase(contact_id: str) -> dict[str, Any]:
     with gateway.sessions() as session, gateway.writing():
         try:
             contact = get_contact(session, contact_id)
-            erased = erase_contact(session, gateway.vault, contact, caller().user_id)
+            erased = erase_contact(
+                session, gateway.vault, contact, caller().user_id, role=caller().role
+            )
         except GatewayError as exc:
             raise from_gateway_error(exc) from None
         session.commit()

@@ -558,15 +558,19 @@ def _responses() -> dict[str, Schema]:
     return responses
 
 
-def _paths() -> dict[str, Schema]:
-    idempotency_key: Schema = {
+def _idempotency_key() -> Schema:
+    return {
         "name": "Idempotency-Key",
         "in": "header",
         "required": False,
         "description": "Repeat a POST with the same key (24 h) to get the first answer "
-        "again instead of a second message.",
+        "again instead of a second message or action.",
         "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
     }
+
+
+def _paths() -> dict[str, Schema]:
+    idempotency_key = _idempotency_key()
     message_id: Schema = {
         "name": "message_id",
         "in": "path",
@@ -1003,6 +1007,9 @@ def _version() -> str:
 
 def document() -> dict[str, Any]:
     """A fresh copy of the whole document (callers may change it)."""
+    # Imported here: web.api.openapi_inbox imports this module's helpers.
+    from web.api.openapi_inbox import inbox_paths, inbox_schemas, inbox_tags
+
     return {
         "openapi": "3.1.0",
         "info": {
@@ -1018,11 +1025,12 @@ def document() -> dict[str, Any]:
             {"name": "lines"},
             {"name": "contacts", "description": "Contacts, the consent ledger, erasure."},
             {"name": "webhooks"},
+            *inbox_tags(),
             {"name": "health"},
             {"name": "twilio", "description": "Twilio-compatible Messages resource."},
         ],
         "security": [{"bearer": []}],
-        "paths": _paths(),
+        "paths": {**_paths(), **inbox_paths()},
         "components": {
             "securitySchemes": {
                 "bearer": {
@@ -1037,7 +1045,7 @@ def document() -> dict[str, Any]:
                     "an smsgw API key.",
                 },
             },
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **inbox_schemas()},
             "responses": _responses(),
         },
     }

@@ -190,7 +190,8 @@ def route(office: Office, message: Inbound, policy: AwayPolicy | None = None) ->
         taker = resolve_delegate(office, message.assignee_id, line_open, now, today)
         if taker is not None:
             reason = "assignee" if taker == message.assignee_id else "delegate"
-            return Route(taker, message.team_id, reason)
+            team = message.team_id if message.team_id in office.teams else None
+            return Route(taker, team, reason)
     team_id = choose_team(office, message)
     if team_id is None and not any(_answers(p) for p in office.people.values()):
         # Nobody works the inbox on this box (a CRM-only set-up): nothing to route, and an
@@ -210,6 +211,6 @@ def route(office: Office, message: Inbound, policy: AwayPolicy | None = None) ->
     keeper = None
     if message.assignee_id is not None:
         person = office.people.get(message.assignee_id)
-        if person is not None and not _handed_over(person, today):
+        if person is not None and _answers(person) and not is_away(person, today):
             keeper = person.id
     return Route(keeper, team_id, "nobody", away_reply=_away_reply_due(message, policy))

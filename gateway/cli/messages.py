@@ -36,6 +36,11 @@ from gateway.wake import nudge
 )
 @click.option("--evidence", help="With --consent: the form, document or note that shows it.")
 @click.option(
+    "--override-sensitive",
+    is_flag=True,
+    help="Send even though the text looks like a card number, an SSN or a password (audited).",
+)
+@click.option(
     "--api-url",
     envvar="SMSGW_API_URL",
     help="Send through a running box's LAN API (https://HOST:PORT) instead of its database.",
@@ -60,6 +65,7 @@ def send(
     purpose: str,
     consent_source: str | None,
     evidence: str | None,
+    override_sensitive: bool,
     api_url: str | None,
     key: str | None,
     ca_file: Path | None,
@@ -77,6 +83,8 @@ def send(
         payload["line"] = line
     if consent_source:
         payload["consent"] = {"source": consent_source, "evidence": evidence}
+    if override_sensitive:
+        payload["override_sensitive"] = True
     if api_url:
         summary = _send_through_api(api_url, key, ca_file, payload)
     else:
@@ -112,6 +120,7 @@ def _send_locally(ctx: click.Context, payload: dict[str, Any]) -> dict[str, obje
         purpose=payload["purpose"],
         created_by="cli",
         role="admin",  # whoever runs the command line runs the box
+        override_sensitive=bool(payload.get("override_sensitive")),
         consent=None
         if consent is None
         else ConsentChange("transactional", "opted_in", consent["source"], consent["evidence"]),

@@ -832,11 +832,6 @@ KEEPER_CASES = [
         Setup(now=MONDAY_EVENING, assignee="ida", team="support", line="help"),
         nobody("support"),
         id="line-closed-drops-an-auditor-assignee",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="route() keeps an auditor assignee when nobody is available: the keeper "
-            "check tests _handed_over() but not ANSWERING_ROLES (auditors are never assigned)",
-        ),
     ),
     pytest.param(
         Setup(
@@ -847,11 +842,6 @@ KEEPER_CASES = [
         ),
         nobody("support"),
         id="line-open-team-away-drops-an-auditor-assignee",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="route() keeps an auditor assignee when nobody is available: the keeper "
-            "check tests _handed_over() but not ANSWERING_ROLES (auditors are never assigned)",
-        ),
     ),
 ]
 

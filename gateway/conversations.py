@@ -16,12 +16,21 @@ from sqlalchemy.orm import Session
 
 from gateway.archive import ERASED, MessageView, thread_messages
 from gateway.audit import Actor, audit
+from gateway.contacts import find_or_create_contact
 from gateway.crypto import CryptoError
-from gateway.errors import Forbidden, InvalidInput, NotFound
-from gateway.inbox_access import Viewer, seen_conversation, worked_conversation
+from gateway.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RecipientErased,
+    UnknownLine,
+)
+from gateway.inbox_access import Viewer, may_see, seen_conversation, worked_conversation
 from gateway.models import (
     Conversation,
     ConversationNote,
+    Line,
     Message,
     Team,
     TeamMember,
@@ -87,6 +96,37 @@ def open_conversation(
     if made is None:  # pragma: no cover - the insert or the other writer made it
         raise LookupError("conversation vanished")
     return made
+
+
+def start_conversation(
+    session: Session,
+    vault: Vault,
+    viewer: Viewer,
+    e164: str,
+    line_name: str,
+    now: datetime | None = None,
+) -> Conversation:
+    """Staff texting a customer first: the (contact, line) conversation, theirs if nobody
+    has it. One that exists in a team the viewer does not see is refused (409): the
+    number is being answered elsewhere, and this does not show by whom or what was said."""
+    if viewer.read_only:
+        raise Forbidden("auditors read conversations; they do not start them")
+    now = now or utcnow()
+    line_id = session.scalar(select(Line.id).where(Line.name == line_name))
+    if line_id is None:
+        raise UnknownLine("no line has that name")
+    contact = find_or_create_contact(session, vault, e164)
+    if contact.erased_at is not None:
+        raise RecipientErased("the contact was erased and is never texted again")
+    conversation = open_conversation(session, contact.id, line_id, now)
+    if not may_see(viewer, conversation):
+        raise Conflict("another team has the conversation with this number on that line")
+    if conversation.assignee_id is None:
+        conversation.assignee_id = viewer.id
+    if conversation.status != "open":
+        conversation.status, conversation.snoozed_until = "open", None
+    touch(conversation, now)
+    return conversation
 
 
 def touch(conversation: Conversation, now: datetime) -> None:
@@ -158,6 +198,8 @@ def transfer(
     now = now or utcnow()
     if (to_user is None) == (to_team is None):
         raise InvalidInput("transfer to a user or to a team (one of them)")
+    if note:
+        _checked_note(note)
     conversation = worked_conversation(session, viewer, conversation_id)
     if to_user is not None:
         user = _user(session, to_user)
@@ -175,7 +217,9 @@ def transfer(
     conversation.unread = True
     touch(conversation, now)
     if note:
-        add_note(session, vault, viewer, conversation.id, note, key_id=key_id, now=now)
+        # Written as the viewer hands over, so a transfer out of their own sight still
+        # leaves its note for whoever takes it.
+        _write_note(session, vault, conversation, viewer.id, _checked_note(note), key_id, now)
     audit(
         session,
         Actor(viewer.id, viewer.role),
@@ -265,19 +309,35 @@ def add_note(
 ) -> ConversationNote:
     """An internal note: never sent; encrypted under the contact's key, since it is about
     them (an erasure takes it along)."""
+    body = _checked_note(body)
+    conversation = worked_conversation(session, viewer, conversation_id)
+    return _write_note(session, vault, conversation, viewer.id, body, key_id, now or utcnow())
+
+
+def _checked_note(body: str) -> str:
     if not isinstance(body, str) or not body.strip():
         raise InvalidInput("the note is empty")
     if len(body) > MAX_NOTE:
         raise InvalidInput(f"a note is at most {MAX_NOTE} characters")
     if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in body):
         raise InvalidInput("the note holds control characters")
-    now = now or utcnow()
-    conversation = worked_conversation(session, viewer, conversation_id)
+    return body
+
+
+def _write_note(
+    session: Session,
+    vault: Vault,
+    conversation: Conversation,
+    author_id: str,
+    body: str,
+    key_id: int,
+    now: datetime,
+) -> ConversationNote:
     note_id = new_id("nt")
     note = ConversationNote(
         id=note_id,
         conversation_id=conversation.id,
-        author_id=viewer.id,
+        author_id=author_id,
         body_enc=vault.encrypt(key_id, body, "conversation_notes", "body", note_id),
         created_at=now,
     )

@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app, request
 from sqlalchemy.orm import Session
 
+from gateway.audit import Actor, audit
 from gateway.consent import ConsentChange, event_summary, record_consent
 from gateway.contacts import describe_contact, find_contact, find_or_create_contact, get_contact
 from gateway.erasure import erase_contact
@@ -109,12 +110,17 @@ def erase(contact_id: str) -> dict[str, Any]:
 def consent_history(contact_id: str) -> dict[str, Any]:
     """The whole ledger of a contact, with the messages that triggered its events."""
     gateway = gateway_of(current_app)
-    with gateway.sessions() as session:
+    who = caller()
+    with gateway.sessions() as session, gateway.writing():
         try:
             contact = get_contact(session, contact_id)
         except GatewayError as exc:
             raise from_gateway_error(exc) from None
-        return contact_history(session, gateway.vault, contact)
+        history = contact_history(session, gateway.vault, contact)
+        # The evidence leaves the box here (a records request, a CRM's copy): audited.
+        audit(session, Actor(who.user_id, who.role), "consent.exported", contact.id)
+        session.commit()
+        return history
 
 
 @blueprint.post("/contacts/<contact_id>/consent")

@@ -25,6 +25,7 @@ from gateway.inbox_views import (
     summary,
 )
 from gateway.models import Contact, Conversation
+from gateway.numbers import to_e164
 from web import gateway_of
 from web.api import blueprint
 from web.api.auth import caller, requires
@@ -145,6 +146,29 @@ def get_conversations() -> dict[str, Any]:
         "data": [conversation_json(v) for v in page],
         "next_cursor": _cursor(page[-1]) if more and page else None,
     }
+
+
+@blueprint.post("/conversations")
+@requires("messages:send")
+def start_conversation() -> tuple[dict[str, Any], int]:
+    """Text a customer first: the conversation with that number on that line."""
+    gateway = gateway_of(current_app)
+    data = json_object()
+    check_fields(data, {"to": (str,), "line": (str,)}, ("to", "line"))
+
+    def work(session: Session) -> tuple[dict[str, Any], int]:
+        viewer = viewer_in(session)
+        e164 = domain(lambda: to_e164(data["to"], gateway.config.numbers.default_region))
+        conversation = domain(
+            lambda: conversations.start_conversation(
+                session, gateway.vault, viewer, e164, data["line"]
+            )
+        )
+        session.flush()
+        return conversation_json(summary(session, gateway.vault, conversation)), 201
+
+    with gateway.sessions() as session:
+        return idempotent(session, work)
 
 
 @blueprint.get("/conversations/<conversation_id>")

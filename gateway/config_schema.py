@@ -462,8 +462,7 @@ class InboxConfig:
     """The team inbox: away replies, signatures, what inbound card numbers become."""
 
     away_reply: str = setting(
-        "{business}: thanks for your message. We are away right now and will answer as "
-        "soon as we are back.",
+        "{business}: thanks for your message. We are away now and answer when we are back.",
         doc="Sent when nobody can take a conversation (outside business hours, all away).",
         check=_check_reply,
     )

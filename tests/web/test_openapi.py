@@ -398,7 +398,8 @@ def test_it_holds_for_real_inbox_answers(live_box: Box, admin_key: str) -> None:
     made = checked(admin, "POST", "/api/v1/templates", 201)(
         json={"name": "thanks", "body": "Thanks {first_name}, we call you today.", "shared": True}
     )
-    checked(admin, "POST", "/api/v1/templates", 409)(json={"name": "thanks", "body": "Hi"})
+    clash = {"name": "thanks", "body": "Hi", "shared": True}
+    checked(admin, "POST", "/api/v1/templates", 409)(json=clash)
     tpl = "/api/v1/templates/{template_id}"
     mine = tpl.replace("{template_id}", made["id"])
     checked(admin, "PATCH", mine, 200, tpl)(json={"body": "Thanks, we call you today."})

@@ -37,6 +37,7 @@ WHO_SEES = (
     "pool (conversations of no team); managers, admins and auditors see all of them. A "
     "conversation the caller may not see answers 404."
 )
+NOT_AUDITORS = "the caller is an auditor (auditors read, they change nothing)"
 VARIABLE_NAMES = ", ".join(f"`{{{name}}}`" for name in VARIABLES)
 
 
@@ -436,9 +437,6 @@ def _conversation_one() -> Schema:
     }
 
 
-NOT_AUDITORS = "the caller is an auditor (auditors read, they change nothing)"
-
-
 def _action(
     operation_id: str,
     summary: str,
@@ -467,7 +465,7 @@ def _action(
             "description": _scoped(scope, description),
             "parameters": [_idempotency_key()],
             "requestBody": _body(body, body_required),
-            "responses": dict(sorted(responses.items())),
+            "responses": responses,
         },
     }
 
@@ -678,7 +676,8 @@ def _people_paths() -> dict[str, Schema]:
                 "tags": ["people"],
                 "summary": "The box's users, to assign and transfer to",
                 "description": _scoped(
-                    "messages:read", "Everyone, disabled users included, by name."
+                    "messages:read",
+                    "Everyone, disabled users included, by name; any role may list them.",
                 ),
                 "responses": {
                     "200": _json(_ref("UserList"), "The users."),
@@ -811,7 +810,7 @@ def _audit_path() -> dict[str, Schema]:
 
 
 def inbox_paths() -> dict[str, Schema]:
-    return {
+    paths = {
         "/api/v1/conversations": _conversation_list(),
         "/api/v1/conversations/{conversation_id}": _conversation_one(),
         **_conversation_actions(),
@@ -821,6 +820,11 @@ def inbox_paths() -> dict[str, Schema]:
         **_approval_paths(),
         **_audit_path(),
     }
+    for item in paths.values():
+        for operation in item.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"] = dict(sorted(operation["responses"].items()))
+    return paths
 
 
 def inbox_tags() -> list[Schema]:

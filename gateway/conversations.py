@@ -196,11 +196,13 @@ def transfer(
 ) -> Conversation:
     """Hand the conversation to a person or a team, with a note for whoever takes it."""
     now = now or utcnow()
+    # Visibility first: a conversation the viewer may not see answers "not found" whatever
+    # else is wrong with the request, so its existence does not show.
+    conversation = worked_conversation(session, viewer, conversation_id)
     if (to_user is None) == (to_team is None):
         raise InvalidInput("transfer to a user or to a team (one of them)")
     if note:
         _checked_note(note)
-    conversation = worked_conversation(session, viewer, conversation_id)
     if to_user is not None:
         user = _user(session, to_user)
         if user.role == "auditor":
@@ -261,13 +263,13 @@ def snooze(
 ) -> Conversation:
     """Out of the open lists until ``until``, or until the customer writes again."""
     now = now or utcnow()
+    conversation = worked_conversation(session, viewer, conversation_id)
     if until.tzinfo is None:
         raise InvalidInput("until needs a time zone (RFC 3339)")
     if until <= now:
         raise InvalidInput("until is in the past")
     if until > now + timedelta(days=max_days):
         raise InvalidInput(f"a conversation is snoozed for at most {max_days} days")
-    conversation = worked_conversation(session, viewer, conversation_id)
     conversation.status, conversation.snoozed_until = "snoozed", until
     touch(conversation, now)
     return conversation
@@ -309,8 +311,8 @@ def add_note(
 ) -> ConversationNote:
     """An internal note: never sent; encrypted under the contact's key, since it is about
     them (an erasure takes it along)."""
-    body = _checked_note(body)
     conversation = worked_conversation(session, viewer, conversation_id)
+    body = _checked_note(body)
     return _write_note(session, vault, conversation, viewer.id, body, key_id, now or utcnow())
 
 

@@ -102,14 +102,7 @@ def create_template(
         raise Forbidden("only a manager or an admin may write shared templates")
     name, body = _check_name(name), check_text(body)
     owner = None if shared else viewer.id
-    clash = session.scalar(
-        select(Template.id).where(
-            Template.name == name,
-            Template.owner_id.is_(None) if owner is None else Template.owner_id == owner,
-        )
-    )
-    if clash is not None:
-        raise Conflict("a template with that name exists")
+    _refuse_clash(session, name, owner)
     now = now or utcnow()
     template = Template(
         id=new_id("tpl"),
@@ -122,6 +115,18 @@ def create_template(
     )
     session.add(template)
     return template
+
+
+def _refuse_clash(session: Session, name: str, owner: str | None, itself: str = "") -> None:
+    clash = session.scalar(
+        select(Template.id).where(
+            Template.name == name,
+            Template.owner_id.is_(None) if owner is None else Template.owner_id == owner,
+            Template.id != itself,
+        )
+    )
+    if clash is not None:
+        raise Conflict("a template with that name exists")
 
 
 def _may_change(viewer: Viewer, template: Template) -> None:
@@ -141,7 +146,9 @@ def update_template(
     template = get_template(session, viewer, template_id)
     _may_change(viewer, template)
     if name is not None:
-        template.name = _check_name(name)
+        name = _check_name(name)
+        _refuse_clash(session, name, template.owner_id, template.id)
+        template.name = name
     if body is not None:
         template.body = check_text(body)
     template.updated_at = now or utcnow()

@@ -224,6 +224,12 @@ class InboundConfig:
     )
 
 
+def _check_worker_name(value: str) -> str | None:
+    if value and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,47}", value):
+        return "must be 1 to 48 letters, digits, '.', '-' or '_' (empty: the host name)"
+    return None
+
+
 @dataclass(frozen=True)
 class WorkerConfig:
     """The process that drives the modems."""
@@ -235,6 +241,19 @@ class WorkerConfig:
     )
     health_seconds: float = setting(
         30.0, doc="How often each modem's signal and registration are checked.", low=1, high=3600
+    )
+    name: str = setting(
+        "",
+        doc="This box's name among several sharing one PostgreSQL queue (letters, digits, "
+        "'.', '-', '_'); empty means the host name.",
+        check=_check_worker_name,
+    )
+    lease_seconds: float = setting(
+        60.0,
+        doc="A box whose heartbeat is older than this is taken over by the others: its "
+        "claimed messages return to the queue, those in AT+CMGS become unknown.",
+        low=15,
+        high=3600,
     )
 
 

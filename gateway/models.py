@@ -99,6 +99,8 @@ class Line(Base):
     # Opening hours as text (``gateway.hours``: "mon-fri 09:00-17:00"); None = always open.
     hours: Mapped[str | None] = mapped_column(Text, nullable=True)
     holidays: Mapped[str | None] = mapped_column(Text, nullable=True)  # "2026-12-25, …"
+    # The worker (box) whose modem this line is: only it sends the line's bound messages.
+    worker: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Contact(Base):
@@ -490,3 +492,23 @@ class AuditEvent(Base):
         Index("ix_audit_at", "at"),
         Index("ix_audit_subject", "subject", "at"),
     )
+
+
+class WorkerLease(Base):
+    """A worker (one box) sharing the queue: alive while its heartbeat is fresh.
+
+    A worker whose heartbeat is older than the lease is taken over by another: its claimed
+    messages go back to the queue, its ``sending`` ones become ``unknown`` (exactly as after
+    a crash on one box), and its lines show offline.
+    """
+
+    __tablename__ = "workers"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    taken_over_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    taken_over_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

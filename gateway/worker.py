@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import socket
 import threading
 import time
 from types import FrameType
@@ -19,9 +18,10 @@ from types import FrameType
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway import retention
+from gateway import cluster, retention
 from gateway.app import Gateway
 from gateway.backup_schedule import DailyBackups
+from gateway.cluster import worker_name
 from gateway.conversations import wake_snoozed
 from gateway.delivery import Sender, deliver_one, seconds_until_due
 from gateway.housekeeping import (
@@ -32,10 +32,10 @@ from gateway.housekeeping import (
 )
 from gateway.inbound import flush_stale_parts
 from gateway.intake import take_in
-from gateway.models import Line, new_id
+from gateway.models import Line, WorkerLease, new_id
 from gateway.runner import ModemRunner
 from gateway.sdnotify import Notifier
-from gateway.wake import WakeListener, WorkSignal
+from gateway.wake import PostgresListener, WakeListener, WorkSignal
 from gateway.webhooks import DELIVERIES_DUE, attach_vault
 from modem.device import Timeouts
 
@@ -54,6 +54,10 @@ WEBHOOKS_EVERY = 60.0
 MODEM_STALL_SECONDS = 300.0
 
 
+class WorkerConflict(RuntimeError):
+    """The configuration clashes with another box sharing the database."""
+
+
 class Worker:
     def __init__(
         self,
@@ -70,13 +74,18 @@ class Worker:
         self.stall_seconds = stall_seconds
         self._chores_ok = True
         self._health_status: str | None = None
-        self.name = name or socket.gethostname()
+        self.name = name or worker_name(gateway.config.worker.name)
+        self.shared = gateway.engine.dialect.name == "postgresql"  # boxes share the queue
         self.work = WorkSignal()
         self.stopping = threading.Event()
         self.runners: list[ModemRunner] = []
         self._next_slow_chores = 0.0
+        self._takeover_freed = False
         self.backups = DailyBackups(gateway)  # [backup]: in a thread of its own when due
         self._listener = WakeListener(gateway.config.wake_socket_path, self.work)
+        self._pg_listener = (
+            PostgresListener(gateway.config.database_url, self.work) if self.shared else None
+        )
         attach_vault(gateway.engine, gateway.vault)
         self._webhooks_due = DELIVERIES_DUE
         self.work.subscribe(self._webhooks_due.set)
@@ -86,10 +95,17 @@ class Worker:
         )
 
     def start(self) -> None:
-        with self.gateway.sessions() as session:
-            recovered = recover_after_crash(
-                session, resend_unknown=self.gateway.config.queue.resend_unknown
-            )
+        resend = self.gateway.config.queue.resend_unknown
+        with self.gateway.sessions() as session, self.gateway.writing():
+            if self.shared:
+                # Only this box's own claims: the others' are theirs while their leases
+                # hold, and taken over by housekeeping when they lapse.
+                recovered = cluster.release_claims(
+                    session, self.name, resend_unknown=resend, detail="worker stopped"
+                )
+            else:
+                recovered = recover_after_crash(session, resend_unknown=resend)
+            cluster.register(session, self.name)
             line_ids = self._sync_lines(session)
             session.commit()
         if recovered.unknown or recovered.requeued:
@@ -99,6 +115,8 @@ class Worker:
                 recovered.requeued,
             )
         self._listener.start()
+        if self._pg_listener is not None:
+            self._pg_listener.start()
         self._webhooks.start()
         for modem_config, line_id in zip(self.gateway.config.modems, line_ids, strict=True):
             runner = ModemRunner(
@@ -121,10 +139,18 @@ class Worker:
         ids = []
         for modem_config in self.gateway.config.modems:
             line = session.scalar(select(Line).where(Line.name == modem_config.line))
+            if line is not None and line.worker not in (None, self.name):
+                holder = session.get(WorkerLease, line.worker)
+                if holder is not None and cluster.is_live(holder, self.gateway.config):
+                    raise WorkerConflict(
+                        f"line {modem_config.line!r} is the modem of box {line.worker!r}, "
+                        "which is running: give this box's modem another line name"
+                    )
             if line is None:
                 line = Line(id=new_id("ln"), name=modem_config.line, device=modem_config.device)
                 session.add(line)
             line.device = modem_config.device
+            line.worker = self.name
             line.number = modem_config.number or line.number
             ids.append(line.id)
         return ids
@@ -142,6 +168,7 @@ class Worker:
             promoted = promote_scheduled(session)
             if slow:
                 self._next_slow_chores = now + SLOW_CHORES_EVERY
+                self._hold_lease(session)
                 expire_queued(session)
                 vault = self.gateway.vault
                 for message in flush_stale_parts(
@@ -163,8 +190,24 @@ class Worker:
             session.commit()
         if slow:
             self.backups.tick()
-        if promoted:
+        if promoted or self._takeover_freed:
+            self._takeover_freed = False
             self.work.notify()
+
+    def _hold_lease(self, session: Session) -> None:
+        """Renew this box's lease; take over any box whose lease ran out."""
+        config = self.gateway.config
+        if not cluster.beat(session, self.name):
+            logger.error("another box took this one over (the database was out of reach)")
+            cluster.register(session, self.name)
+        taken = cluster.take_over_dead(
+            session,
+            self.name,
+            config.worker.lease_seconds,
+            resend_unknown=config.queue.resend_unknown,
+        )
+        if any(t.released.requeued for t in taken):
+            self._takeover_freed = True
 
     def deliver_webhooks(self) -> None:
         """The ``webhooks`` thread: one delivery at a time, so a stop is seen between them."""
@@ -238,6 +281,14 @@ class Worker:
             # already committed, and the delivery is tried again once its lease runs out.
             self._webhooks.join(self.gateway.config.webhooks.timeout_seconds + 5)
         self._listener.stop()
+        if self._pg_listener is not None:
+            self._pg_listener.stop()
+        try:
+            with self.gateway.sessions() as session, self.gateway.writing():
+                cluster.stopped(session, self.name)
+                session.commit()
+        except Exception:  # the database is away: the lease simply runs out
+            logger.exception("could not record the stop")
         logger.info("worker stopped")
 
     def install_signal_handlers(self) -> None:

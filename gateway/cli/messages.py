@@ -14,7 +14,7 @@ from gateway.cli.output import emit_json, terminal_safe
 from gateway.consent import ConsentChange
 from gateway.errors import GatewayError
 from gateway.outbound import SendRequest, enqueue
-from gateway.wake import nudge
+from gateway.wake import notify_workers, nudge
 
 
 @click.command()
@@ -130,6 +130,7 @@ def _send_locally(ctx: click.Context, payload: dict[str, Any]) -> dict[str, obje
             message = enqueue(session, gateway.vault, config, request)
         except GatewayError as exc:
             raise click.ClickException(f"{exc.code}: {exc}") from None
+        notify_workers(session)
         session.commit()
     nudge(config.wake_socket_path)
     return {

@@ -11,7 +11,7 @@ import click
 from gateway.cli.context import gateway_for, load
 from gateway.config import Config
 from gateway.sdnotify import Notifier
-from gateway.worker import Worker
+from gateway.worker import Worker, WorkerConflict
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,10 @@ def run_worker(config: Config) -> None:
         # Under systemd (Type=notify): readiness, the watchdog, and the stop are reported.
         process = Worker(gateway, notifier=Notifier.from_environment())
         process.install_signal_handlers()
-        process.start()
+        try:
+            process.start()
+        except WorkerConflict as exc:
+            raise click.ClickException(str(exc)) from None
         click.echo(f"worker running with {len(process.runners)} modem(s); Ctrl-C to stop")
         try:
             process.run_until_stopped()

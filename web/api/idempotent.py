@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from gateway.errors import GatewayError
 from gateway.idempotency import Replay, claim, remember, request_hash
-from gateway.wake import nudge
+from gateway.wake import notify_workers, nudge
 from web import gateway_of
 from web.api.auth import caller
 from web.problems import from_gateway_error
@@ -38,6 +38,7 @@ def idempotent(session: Session, work: Work) -> tuple[dict[str, Any], int]:
         body, status = work(session)
         if record is not None:
             remember(session, gateway.vault, record, status, body)
+        notify_workers(session)  # every box's worker, when boxes share PostgreSQL
         session.commit()
     nudge(gateway.config.wake_socket_path)
     return body, status

@@ -1,0 +1,42 @@
+"""several boxes, one queue: worker leases, and which worker a line belongs to
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-06 02:10:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import gateway.models
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "workers",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("host", sa.String(length=255), nullable=False),
+        sa.Column("pid", sa.Integer(), nullable=False),
+        sa.Column("started_at", gateway.models.UtcDateTime(), nullable=False),
+        sa.Column("heartbeat_at", gateway.models.UtcDateTime(), nullable=False),
+        sa.Column("stopped_at", gateway.models.UtcDateTime(), nullable=True),
+        sa.Column("taken_over_at", gateway.models.UtcDateTime(), nullable=True),
+        sa.Column("taken_over_by", sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint("name"),
+    )
+    with op.batch_alter_table("lines", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("worker", sa.String(length=64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("lines", schema=None) as batch_op:
+        batch_op.drop_column("worker")
+
+    op.drop_table("workers")

@@ -117,10 +117,12 @@ def check_master_key(config: Config) -> Finding:
             f"chown --reference={config.data_dir} {path}",
         )
     try:
-        load_master_key(path)
+        master = load_master_key(path)
     except CryptoError as exc:
         return Finding("master key", "fail", str(exc), "restore the key from its copy")
-    return Finding("master key", "ok", f"{path} (mode {mode:04o})")
+    # The fingerprint (never the key) lets an admin see that every box of a cluster
+    # holds the same one.
+    return Finding("master key", "ok", f"{path} (mode {mode:04o}, {master.fingerprint})")
 
 
 def _owner_of(path: Path) -> int | None:

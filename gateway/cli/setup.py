@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from gateway.cli.context import config_path, load
+from gateway.cluster_keys import database_fingerprints, joining_message, mismatch_message
 from gateway.config import Config, render_default_config
 from gateway.crypto import MasterKey, create_master_key, load_master_key
 from gateway.store import make_engine, migrate, session_factory
@@ -48,9 +49,17 @@ def initialise(ctx: click.Context, data_dir: Path | None) -> list[str]:
     config = load(ctx, data_dir)
     config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     report.append(f"data dir     {config.data_dir}")
+    fingerprints = _database_fingerprints(config)
+    where = _describe(config)
     if config.master_key_path.exists():
         master = load_master_key(config.master_key_path)
+        wrong = mismatch_message(fingerprints, master.fingerprint, where, config.master_key_path)
+        if wrong is not None:
+            raise click.ClickException(wrong)
         report.append(f"master key   {config.master_key_path} (exists, kept)")
+    elif fingerprints:
+        # A box joining a cluster: the data is there, its key must come from another box.
+        raise click.ClickException(joining_message(fingerprints, where, config.master_key_path))
     else:
         master = create_master_key(config.master_key_path)
         report.append(f"master key   {config.master_key_path} (created, mode 0600)")
@@ -63,6 +72,14 @@ def initialise(ctx: click.Context, data_dir: Path | None) -> list[str]:
     if os.environ.get("SMSGW_CONFIG") is None and path.resolve().parent == config.data_dir:
         report.append(f"next         export SMSGW_CONFIG={path.resolve()}")
     return report
+
+
+def _database_fingerprints(config: Config) -> set[str]:
+    engine = make_engine(config.database_url)
+    try:
+        return database_fingerprints(engine)
+    finally:
+        engine.dispose()
 
 
 def prepare_database(config: Config, master: MasterKey) -> None:

@@ -29,6 +29,7 @@ COMMANDS = {
     "route": "gateway.cli.inbox:route",
     "line": "gateway.cli.inbox:line",
     "audit": "gateway.cli.inbox:audit",
+    "db": "gateway.cli.database:database",
     "doctor": "gateway.cli.doctor:doctor",
     "backup": "gateway.cli.ops:backup",
     "restore": "gateway.cli.ops:restore",

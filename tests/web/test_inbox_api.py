@@ -514,10 +514,33 @@ def _naive_cursor() -> str:
         ("sort=oldest", "unknown_parameter"),
         ("team=" + "t" * 65, "invalid_parameter"),
         ("assignee=" + "a" * 65, "invalid_parameter"),
+        # Regressions: "²" passes str.isdigit() but not int(); a cursor time before year 1
+        # in UTC overflowed in the database layer. Both answered 500.
+        ("limit=%C2%B2", "invalid_limit"),
+        ("cursor=MDAwMS0wMS0wMVQwMDowMDowMCswMTowMHx4", "invalid_cursor"),
     ],
 )
 def test_it_refuses_bad_list_parameters(shared: Api, query: str, code: str) -> None:
     response = shared.call("manager", "GET", f"/conversations?{query}")
+    assert (response.status_code, response.json["code"]) == (422, code)
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/audit?limit=%C2%B2", "invalid_limit"),
+        ("/audit?cursor=%C2%B2", "invalid_cursor"),
+        ("/audit?cursor=1234567890123456789", "invalid_cursor"),
+        ("/messages?limit=%C2%B2", "invalid_limit"),
+        ("/messages?cursor=MDAwMS0wMS0wMVQwMDowMDowMCswMTowMHx4", "invalid_cursor"),
+        ("/conversations/cv_x?limit=%C2%B2", "invalid_limit"),
+        ("/conversations/cv_x?sort=oldest", "unknown_parameter"),
+    ],
+)
+def test_it_refuses_unicode_digits_and_out_of_range_cursors(
+    shared: Api, path: str, code: str
+) -> None:
+    response = shared.call("admin", "GET", path)
     assert (response.status_code, response.json["code"]) == (422, code)
 
 

@@ -403,6 +403,10 @@ def test_it_holds_for_real_inbox_answers(live_box: Box, admin_key: str) -> None:
     tpl = "/api/v1/templates/{template_id}"
     mine = tpl.replace("{template_id}", made["id"])
     checked(admin, "PATCH", mine, 200, tpl)(json={"body": "Thanks, we call you today."})
+    other = checked(admin, "POST", "/api/v1/templates", 201)(json={**clash, "name": "other"})
+    theirs = tpl.replace("{template_id}", other["id"])
+    checked(admin, "PATCH", theirs, 409, tpl)(json={"name": "thanks"})
+    checked(admin, "DELETE", theirs, 204, tpl)()
     listed = checked(admin, "GET", "/api/v1/templates", 200)()["data"]
     assert made["id"] in [t["id"] for t in listed]
     preview = act(admin, "preview")(json={"template": made["id"], "sign": False})
@@ -421,6 +425,8 @@ def test_it_holds_for_real_inbox_answers(live_box: Box, admin_key: str) -> None:
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
     trainee = client(json.loads(created.stdout)["key"])
+    users = checked(admin, "GET", "/api/v1/users", 200)()["data"]
+    trainee_id = next(u["id"] for u in users if u["name"] == "trainee")
     waiting = [act(trainee, "messages", 202)(json={"body": f"Reply {n}"}) for n in (1, 2)]
     assert {m["status"] for m in waiting} == {"pending_approval"}
     act(trainee, "messages", 403)(json={"body": CARD, "override_sensitive": True})
@@ -444,6 +450,12 @@ def test_it_holds_for_real_inbox_answers(live_box: Box, admin_key: str) -> None:
     # Out of the agent's sight once handed over: the answer is the id only.
     assert act(trainee, "transfer")(json={"team": backoffice}) == {"id": found["id"]}
     checked(trainee, "GET", base, 404, one)()
+    start = checked(trainee, "POST", "/api/v1/conversations", 409)
+    start(json={"to": OTHER, "line": found["line"]})  # another team has it
+    started = checked(trainee, "POST", "/api/v1/conversations", 201)(
+        json={"to": "+12015550188", "line": found["line"]}
+    )
+    assert (started["assignee_id"], started["status"]) == (trainee_id, "open")
 
     audit = checked(admin, "GET", "/api/v1/audit", 200)(params={"limit": 1})
     assert audit["next_cursor"]

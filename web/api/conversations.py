@@ -30,7 +30,7 @@ from web import gateway_of
 from web.api import blueprint
 from web.api.auth import caller, requires
 from web.api.idempotent import idempotent
-from web.api.inputs import check_fields, json_object, timestamp
+from web.api.inputs import check_fields, count, cursor_time, json_object, timestamp
 from web.api.messages import message_json
 from web.problems import Problem, from_gateway_error
 
@@ -83,19 +83,16 @@ def _parse_cursor(value: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
         at, conversation_id = raw.split("|")
-        when = datetime.fromisoformat(at)
+        when = cursor_time(at)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         when = None
-    if when is None or when.tzinfo is None:
+    if when is None:
         raise Problem(422, "invalid_cursor", "cursor is not one this API gave out")
     return when, conversation_id
 
 
 def _limit(default: str = "50") -> int:
-    text = request.args.get("limit", default)
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
-        raise Problem(422, "invalid_limit", f"limit is 1 to {MAX_LIMIT}")
-    return int(text)
+    return count(request.args.get("limit", default), "limit", 1, MAX_LIMIT)
 
 
 def _filters(viewer: Viewer) -> Filters:
@@ -175,6 +172,8 @@ def start_conversation() -> tuple[dict[str, Any], int]:
 @requires("messages:read")
 def get_conversation(conversation_id: str) -> dict[str, Any]:
     gateway = gateway_of(current_app)
+    if set(request.args) - {"limit"}:
+        raise Problem(422, "unknown_parameter", "unknown query parameter")
     limit = _limit("200")
     with gateway.sessions() as session, gateway.writing():
         viewer = viewer_in(session)

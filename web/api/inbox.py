@@ -19,7 +19,7 @@ from web.api import blueprint
 from web.api.auth import requires
 from web.api.conversations import domain, viewer_in
 from web.api.idempotent import idempotent
-from web.api.inputs import check_fields, json_object, timestamp
+from web.api.inputs import check_fields, count, json_object, timestamp
 from web.api.messages import message_json
 from web.problems import Problem
 
@@ -208,15 +208,14 @@ def get_audit() -> dict[str, Any]:
     action = args.get("action")
     if action is not None and action not in ACTIONS:
         raise Problem(422, "invalid_action", "action is one of " + ", ".join(ACTIONS))
-    limit_text, cursor = args.get("limit", "100"), args.get("cursor")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 1000:
-        raise Problem(422, "invalid_limit", "limit is 1 to 1000")
-    if cursor is not None and (not cursor.isdigit() or len(cursor) > 18):
-        raise Problem(422, "invalid_cursor", "cursor is not one this API gave out")
+    limit = count(args.get("limit", "100"), "limit", 1, 1000)
+    cursor = args.get("cursor")
+    before = None
+    if cursor is not None:
+        before = count(cursor, "cursor", 1, 10**18 - 1, "invalid_cursor")
     for name in ("actor", "subject"):
         if len(args.get(name, "")) > 64:
             raise Problem(422, "invalid_parameter", f"{name} is at most 64 characters")
-    limit = int(limit_text)
     with gateway.sessions() as session:
         viewer = viewer_in(session)
         if viewer.role not in READERS:
@@ -228,7 +227,7 @@ def get_audit() -> dict[str, Any]:
             subject=args.get("subject"),
             since=timestamp(args.get("since"), "since"),
             until=timestamp(args.get("until"), "until"),
-            before_id=int(cursor) if cursor else None,
+            before_id=before,
             limit=limit + 1,
         )
     page, more = events[:limit], len(events) > limit

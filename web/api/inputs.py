@@ -120,3 +120,25 @@ def callback_url(value: str | None, name: str = "status_callback") -> str | None
         return check_url(value)  # the same rules as webhook subscriptions
     except GatewayError:
         raise Problem(422, "invalid_url", f"{name} must be a plain http(s) URL") from None
+
+
+def count(value: str, name: str, low: int, high: int, code: str = "invalid_limit") -> int:
+    """A decimal count in ASCII: "²" passes ``str.isdigit`` but is no number ``int`` reads."""
+    if not (value.isascii() and value.isdigit() and len(value) <= 18) or not (
+        low <= int(value) <= high
+    ):
+        raise Problem(422, code, f"{name} is {low} to {high}")
+    return int(value)
+
+
+def cursor_time(at: str) -> datetime | None:
+    """A cursor's time, or None when it is not one the API gave out (no offset, or outside
+    the years the database keeps)."""
+    try:
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None:
+            return None
+        when = when.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+    return when if MIN_YEAR <= when.year <= MAX_YEAR else None

@@ -20,7 +20,7 @@ from web import gateway_of
 from web.api import blueprint
 from web.api.auth import caller, requires
 from web.api.idempotent import idempotent
-from web.api.inputs import callback_url, check_fields, json_object, timestamp
+from web.api.inputs import callback_url, check_fields, count, cursor_time, json_object, timestamp
 from web.problems import Problem, from_gateway_error
 
 MAX_BATCH = 1000
@@ -201,10 +201,10 @@ def _parse_cursor(value: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
         at, message_id = raw.split("|")
-        when = datetime.fromisoformat(at)
+        when = cursor_time(at)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         when = None
-    if when is None or when.tzinfo is None:
+    if when is None:
         raise Problem(422, "invalid_cursor", "cursor is not one this API gave out")
     return when, message_id
 
@@ -230,10 +230,7 @@ def get_messages() -> dict[str, Any]:
             number = to_e164(number, gateway.config.numbers.default_region)
         except InvalidNumber as exc:
             raise from_gateway_error(exc) from None
-    limit_text = args.get("limit", "50")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 1000:
-        raise Problem(422, "invalid_limit", "limit is 1 to 1000")
-    limit = int(limit_text)
+    limit = count(args.get("limit", "50"), "limit", 1, 1000)
     cursor = args.get("cursor")
     with gateway.sessions() as session:
         views = list_messages(

@@ -196,6 +196,12 @@ def _schemas() -> dict[str, Schema]:
             "description": "How the customer gave this number, recorded in the consent "
             "ledger with the send (transactional messages need such a record).",
         },
+        "override_sensitive": {
+            "type": ["boolean", "null"],
+            "description": "Send even though the text looks like a payment card number, a US "
+            "social security number or a password (managers and admins only; audited). "
+            "Without it such a text is refused with 422 sensitive_content.",
+        },
     }
     consent_state: Schema = _object(
         {

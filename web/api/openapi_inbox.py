@@ -12,6 +12,7 @@ from gateway.audit import ACTIONS, READERS
 from gateway.conversations import MAX_NOTE
 from gateway.conversations import STATUSES as CONVERSATION_STATUSES
 from gateway.inbox_views import NONE
+from gateway.numbers import MAX_INPUT as MAX_NUMBER
 from gateway.templates import MAX_BODY as MAX_TEMPLATE
 from gateway.templates import MAX_NAME as MAX_TEMPLATE_NAME
 from gateway.templates import VARIABLES
@@ -149,6 +150,19 @@ def _conversation_schemas() -> dict[str, Schema]:
             "description": "The conversation went where the caller does not see it (to "
             "another team, or let go by an agent outside its team): its id only.",
         },
+        "NewConversation": _object(
+            {
+                "to": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": MAX_NUMBER,
+                    "description": "The customer's number; national forms are read in the "
+                    "box's default region.",
+                    "examples": ["+12015550123"],
+                },
+                "line": {"type": "string", "description": "The line's name: replies go out on it."},
+            }
+        ),
         "Note": note,
         "NewNote": _object({"body": {"type": "string", "minLength": 1, "maxLength": MAX_NOTE}}),
         "Assignment": _object(
@@ -407,7 +421,29 @@ def _conversation_list() -> Schema:
                 "200": _json(_ref("ConversationList"), "A page of conversations."),
                 **_problems(400, 401, 403, 422, 429),
             },
-        }
+        },
+        "post": {
+            "operationId": "startConversation",
+            "tags": ["conversations"],
+            "summary": "Text a customer first: the conversation with a number on a line",
+            "description": _scoped(
+                "messages:send",
+                "Finds or opens the conversation (reopened if closed or snoozed), assigned to "
+                "the caller when nobody has it; then reply with `POST …/messages`. Refused "
+                "(422): `invalid_number`, `unknown_line`, `recipient_erased`.",
+            ),
+            "parameters": [_idempotency_key()],
+            "requestBody": _body("NewConversation"),
+            "responses": {
+                "201": _json(_ref("Conversation"), "The conversation, new or found."),
+                **_problems(400, 401, 413, 415, 422, 429),
+                **_forbidden("messages:send", NOT_AUDITORS),
+                "409": _problem(
+                    "A team the caller does not see has the conversation with this number on "
+                    "that line (`conflict`); nothing of it is shown."
+                ),
+            },
+        },
     }
 
 
@@ -596,6 +632,9 @@ def _conversation_writes() -> dict[str, Schema]:
 def _template_paths() -> dict[str, Schema]:
     not_found = _problem("No such template among the shared ones and the caller's own.")
     change_forbidden = "the caller is an auditor, or an agent changes a shared template"
+    clash = _problem(
+        "Another template of the same owner (or another shared one) has that name (`conflict`)."
+    )
     return {
         "/api/v1/templates": {
             "get": {
@@ -627,7 +666,7 @@ def _template_paths() -> dict[str, Schema]:
                         "messages:send",
                         "the caller is an auditor, or an agent writes a shared template",
                     ),
-                    "409": _problem("A template with that name exists (`conflict`)."),
+                    "409": clash,
                 },
             },
         },
@@ -648,6 +687,7 @@ def _template_paths() -> dict[str, Schema]:
                     **_problems(400, 401, 413, 415, 422, 429),
                     **_forbidden("messages:send", change_forbidden),
                     "404": not_found,
+                    "409": clash,
                 },
             },
             "delete": {

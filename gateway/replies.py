@@ -12,7 +12,7 @@ from gateway.contacts import contact_name, contact_number
 from gateway.conversations import touch
 from gateway.errors import NotFound, RecipientErased
 from gateway.inbox_access import Viewer, worked_conversation
-from gateway.models import Contact, Line, Message, User, utcnow
+from gateway.models import Contact, Conversation, Line, Message, User, utcnow
 from gateway.outbound import SendRequest, enqueue
 from gateway.templates import check_text, get_template, name_values, render
 from gateway.vault import Vault
@@ -47,22 +47,36 @@ def compose(
     sign: bool = True,
 ) -> str:
     """The text a reply would send: what was typed (or the template), filled and signed."""
+    return _draft(session, vault, config, viewer, conversation_id, body, template_id, sign)[0]
+
+
+def _draft(
+    session: Session,
+    vault: Vault,
+    config: Config,
+    viewer: Viewer,
+    conversation_id: str,
+    body: str | None,
+    template_id: str | None,
+    sign: bool,
+) -> tuple[str, Conversation, User, Line, Contact]:
     conversation = worked_conversation(session, viewer, conversation_id)
-    user, line, contact = _parts(session, viewer, conversation.line_id, conversation.contact_id)
+    user, line, contact = _parts(session, viewer, conversation)
     if template_id is not None and body is None:
         body = get_template(session, viewer, template_id).body
     text = check_text(body or "", "the reply")
     filled = render(text, _values(user, config, line, contact_name(vault, contact)))
     signature = signature_of(user, config, line) if sign else ""
-    return f"{filled}\n{signature}" if signature else filled
+    text = f"{filled}\n{signature}" if signature else filled
+    return text, conversation, user, line, contact
 
 
 def _parts(
-    session: Session, viewer: Viewer, line_id: str, contact_id: str
+    session: Session, viewer: Viewer, conversation: Conversation
 ) -> tuple[User, Line, Contact]:
     user = session.get(User, viewer.id)
-    line = session.get(Line, line_id)
-    contact = session.get(Contact, contact_id)
+    line = session.get(Line, conversation.line_id)
+    contact = session.get(Contact, conversation.contact_id)
     if user is None or line is None or contact is None:
         raise NotFound("the conversation's user, line or contact is gone")
     if contact.erased_at is not None:
@@ -89,11 +103,9 @@ def reply(
     consent rules apply as to any send.
     """
     now = now or utcnow()
-    text = compose(
-        session, vault, config, viewer, conversation_id, body, template_id=template_id, sign=sign
+    text, conversation, user, line, contact = _draft(
+        session, vault, config, viewer, conversation_id, body, template_id, sign
     )
-    conversation = worked_conversation(session, viewer, conversation_id)
-    user, line, contact = _parts(session, viewer, conversation.line_id, conversation.contact_id)
     request = SendRequest(
         to=contact_number(vault, contact),
         body=text,

@@ -155,6 +155,7 @@ def take_over_dead(
             .where(
                 WorkerLease.name == name,
                 WorkerLease.heartbeat_at < cutoff,
+                WorkerLease.stopped_at.is_(None),
                 WorkerLease.taken_over_at.is_(None),
             )
             .values(taken_over_at=now, taken_over_by=me)

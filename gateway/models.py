@@ -137,7 +137,8 @@ class Message(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # "<worker>/<line>": a box name of up to 48 characters and a line name of up to 64.
+    claimed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     request_report: Mapped[bool] = mapped_column(Boolean, default=True)
     purpose: Mapped[str] = mapped_column(
@@ -218,7 +219,7 @@ class MessageEvent(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     status: Mapped[str] = mapped_column(String(20))
     previous: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    actor: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(128))  # a user id, or "<worker>/<line>"
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)  # never personal data
 
 

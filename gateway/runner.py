@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from gateway.app import Gateway
@@ -62,6 +62,10 @@ FAULT_PAUSE = 30.0
 # The database refused a write (disk full, locked past the busy timeout): try again this often.
 DATABASE_PAUSE = 5.0
 NUMBER_CACHE = 10_000  # a modem-level fault takes the modem out of rotation this long
+
+
+class Superseded(Exception):
+    """The message being sent was changed by someone else meanwhile (see ``_record``)."""
 
 
 class ModemRunner:
@@ -121,6 +125,17 @@ class ModemRunner:
                     self.step()
                 except OperationalError as exc:  # also from recording a modem error's state
                     self._database_unavailable(exc)
+                except DBAPIError as exc:
+                    # Any other refusal by the database (a value it will not store): the
+                    # thread must outlive it, or the modem goes silent. Logged by type only:
+                    # the statement's parameters may hold personal data.
+                    logger.error(
+                        "%s: the database refused a statement (%s); trying again in %.0f s",
+                        self.name,
+                        type(exc.orig).__name__,
+                        DATABASE_PAUSE,
+                    )
+                    self.stopping.wait(DATABASE_PAUSE)
         finally:
             self.modem.release()
             self._set_state("offline")
@@ -234,6 +249,8 @@ class ModemRunner:
             try:
                 self._set_state("busy")  # only now: the claim held the database's write lock
                 self._transmit(connection, claimed, *prepared)
+            except Superseded:
+                pass
             finally:
                 if self.state == "busy":
                     self._set_state("ready")
@@ -368,6 +385,18 @@ class ModemRunner:
                 self._database_unavailable(exc)
                 if self.stopping.is_set():
                     raise
+            except InvalidTransition:
+                # Someone changed the message meanwhile: another box took this one over
+                # while the database was out of reach and marked it unknown. Its verdict
+                # stands (nothing is resent behind anyone's back); this box sends no more
+                # of it and goes on with its modem.
+                connection.rollback()
+                logger.warning(
+                    "%s: message %s changed while its send was being recorded; left as it is",
+                    self.name,
+                    claimed.id,
+                )
+                raise Superseded from None
 
     def _database_unavailable(self, exc: OperationalError) -> None:
         """Pause, then try again: the unit of work was rolled back whole (a claim with it,

@@ -69,9 +69,27 @@ def migrate(engine: Engine) -> None:
     command, AlembicConfig = _alembic()
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:
+            # SQLite changes a column by copying its table and dropping the old one; with
+            # foreign keys on, dropping a table others point at fails. They are switched
+            # off around the migration (outside a transaction, where the pragma takes
+            # effect) and checked whole before the commit.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end the autobegun (empty) transaction
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    if broken is not None:
+                        raise RuntimeError(f"migration broke a reference from {broken[0]}")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def revision(engine: Engine, message: str) -> None:

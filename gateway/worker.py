@@ -200,6 +200,14 @@ class Worker:
         if not cluster.beat(session, self.name):
             logger.error("another box took this one over (the database was out of reach)")
             cluster.register(session, self.name)
+            # The take-over showed this box's lines offline: they are this box's again,
+            # in the state each modem thread is in now.
+            for runner in self.runners:
+                line = session.get(Line, runner.line_id)
+                if line is not None:
+                    line.worker = self.name
+                    line.state = runner.state or "offline"
+                    line.state_detail = None
         taken = cluster.take_over_dead(
             session,
             self.name,

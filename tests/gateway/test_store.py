@@ -6,7 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from sqlalchemy import select, text
 
@@ -16,7 +18,7 @@ from gateway.config import Config
 from gateway.crypto import CryptoError
 from gateway.models import Base, Contact, Message
 from gateway.outbound import SendRequest, enqueue
-from gateway.store import engine_url
+from gateway.store import MIGRATIONS, engine_url, make_engine, migrate
 from tests.gateway.conftest import Rig, wait_until
 
 pytestmark = pytest.mark.both_databases
@@ -130,3 +132,38 @@ def test_it_shreds_a_contact_by_destroying_its_key(gateway: Gateway, config: Con
         assert (view.number, view.body) == ("(erased)", "(erased)")
     finally:
         fresh.close()
+
+
+@pytest.mark.sqlite_only
+def test_it_upgrades_a_box_with_data_through_table_copies(data_dir: Path) -> None:
+    # 0006 widens messages.claimed_by, which SQLite does by copying the table: with foreign
+    # keys on, dropping the old one (others point at it) failed on a box holding messages.
+    engine = make_engine(f"sqlite:///{data_dir / 'old.db'}")
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0005")
+        for statement in (
+            "INSERT INTO lines (id, name, device, enabled, state, updated_at)"
+            " VALUES ('ln1', 'L', '/dev/x', 1, 'offline', '2026-01-01')",
+            "INSERT INTO data_keys (id, purpose, wrapped, master_fingerprint, created_at)"
+            " VALUES (1, 'contact', x'00', 'f', '2026-01-01')",
+            "INSERT INTO contacts (id, key_id, number_index, number_enc, created_at)"
+            " VALUES ('ct1', 1, x'01', x'02', '2026-01-01')",
+            "INSERT INTO messages (id, direction, contact_id, line_id, status, body_enc,"
+            " encoding, segments, priority, attempts, request_report, purpose, incomplete,"
+            " created_at, updated_at) VALUES ('m1', 'out', 'ct1', 'ln1', 'queued', x'00',"
+            " 'gsm7', 1, 0, 0, 1, 'transactional', 0, '2026-01-01', '2026-01-01')",
+            "INSERT INTO message_events (message_id, at, status, actor)"
+            " VALUES ('m1', '2026-01-01', 'queued', 'api')",
+        ):
+            connection.execute(text(statement))
+    migrate(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM message_events")).scalar() == 1
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert connection.execute(text("PRAGMA foreign_key_check")).first() is None
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert differences == []

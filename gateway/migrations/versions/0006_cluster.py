@@ -33,6 +33,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("lines", schema=None) as batch_op:
         batch_op.add_column(sa.Column("worker", sa.String(length=64), nullable=True))
+    # "<worker>/<line>" is up to 48 + 1 + 64 characters: PostgreSQL refused a claim by a
+    # box and a line with long names (SQLite does not enforce the length).
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.alter_column(
+            "claimed_by", type_=sa.String(length=128), existing_type=sa.String(length=64)
+        )
+    with op.batch_alter_table("message_events", schema=None) as batch_op:
+        batch_op.alter_column(
+            "actor", type_=sa.String(length=128), existing_type=sa.String(length=64)
+        )
     if op.get_bind().dialect.name == "postgresql":
         # The claim reads the queue through ix_messages_queue only once PostgreSQL has
         # statistics on it; without them it sorts every queued row (29 ms a claim at 20,000
@@ -46,6 +56,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("message_events", schema=None) as batch_op:
+        batch_op.alter_column(
+            "actor", type_=sa.String(length=64), existing_type=sa.String(length=128)
+        )
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.alter_column(
+            "claimed_by", type_=sa.String(length=64), existing_type=sa.String(length=128)
+        )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             "ALTER TABLE messages RESET (autovacuum_analyze_scale_factor, "

@@ -15,7 +15,7 @@ from gateway.errors import GatewayError
 from gateway.models import Contact, Conversation, Line, Message, TeamMember
 from gateway.office import OfficeCache, line_schedule
 from gateway.outbound import SendRequest, enqueue
-from gateway.routing import AwayPolicy, Inbound, Office, Route, route
+from gateway.routing import AwayPolicy, Inbound, LineView, Office, Route, route
 from gateway.vault import Vault
 
 ACTOR = "worker"
@@ -53,23 +53,22 @@ def route_inbound(
     """Put the message in its conversation (reopened if closed or snoozed, marked unread)
     and give the conversation to whoever routing says; queue the away reply if due."""
     line_id = str(message.line_id)
-    conversation = open_conversation(session, contact.id, line_id, now)
-    conversation.last_inbound_at = now
-    conversation.unread = True
-    conversation.status, conversation.snoozed_until = "open", None
-    touch(conversation, now)
-    if keyword in ANSWERED_KEYWORDS:
-        return Routed(conversation, None)
-    cache = office if isinstance(office, OfficeCache) else None
-    snapshot = office.get(session) if isinstance(office, OfficeCache) else office
-    line = session.get(Line, line_id)
-    if line is None:  # pragma: no cover - the message was stored on this line
-        raise LookupError("message on an unknown line")
+    with session.no_autoflush:  # the conversation's changes go in one UPDATE at commit
+        conversation = open_conversation(session, contact.id, line_id, now)
+        conversation.last_inbound_at = now
+        conversation.unread = True
+        conversation.status, conversation.snoozed_until = "open", None
+        touch(conversation, now)
+        if keyword in ANSWERED_KEYWORDS:
+            return Routed(conversation, None)
+        cache = office if isinstance(office, OfficeCache) else None
+        snapshot = office.get(session) if isinstance(office, OfficeCache) else office
+        line = snapshot.lines.get(line_id) or _line_view(session, line_id, snapshot.zone)
     decided = route(
         snapshot,
         Inbound(
             line_id=line_id,
-            line_hours=line_schedule(line, snapshot.zone),
+            line_hours=line.hours,
             text=text,
             now=now,
             assignee_id=conversation.assignee_id,
@@ -90,6 +89,7 @@ def route_inbound(
                 TeamMember.user_id == decided.assignee_id,
             )
             .values(last_assigned_at=now)
+            .execution_options(synchronize_session=False)
         )
         if cache is not None:
             cache.assigned(decided.team_id, decided.assignee_id)
@@ -99,13 +99,21 @@ def route_inbound(
     return Routed(conversation, decided, reply)
 
 
+def _line_view(session: Session, line_id: str, zone: str) -> LineView:
+    """A line the snapshot does not know yet (added since it was loaded)."""
+    line = session.get(Line, line_id)
+    if line is None:  # pragma: no cover - the message was stored on this line
+        raise LookupError("message on an unknown line")
+    return LineView(line.name, line_schedule(line, zone))
+
+
 def _away_reply(
     session: Session,
     vault: Vault,
     config: Config,
     contact: Contact,
     sender: str,
-    line: Line,
+    line: LineView,
     now: datetime,
 ) -> Message | None:
     if not sender.startswith("+") or contact.erased_at is not None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from gateway.compliance import box_zone
 from gateway.hours import HoursError, Schedule, parse_holidays, parse_hours
 from gateway.models import Line, RoutingRule, Team, TeamMember, User
-from gateway.routing import Office, Person, Rule, TeamView
+from gateway.routing import LineView, Office, Person, Rule, TeamView
 
 
 def line_schedule(line: Line, zone: str) -> Schedule:
@@ -81,7 +81,11 @@ def load_office(session: Session, zone: str | None = None) -> Office:
         Rule(team_id=rule.team_id, keyword=rule.keyword, line_id=rule.line_id)
         for rule in session.scalars(select(RoutingRule).order_by(RoutingRule.position))
     )
-    return Office(people=people, teams=teams, rules=rules, zone=zone)
+    lines = {
+        line.id: LineView(line.name, line_schedule(line, zone))
+        for line in session.scalars(select(Line))
+    }
+    return Office(people=people, teams=teams, rules=rules, zone=zone, lines=lines)
 
 
 class OfficeCache:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -54,6 +54,12 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class LineView:
+    name: str
+    hours: Schedule
+
+
+@dataclass(frozen=True)
 class Office:
     """Everyone and everything routing looks at, loaded once per message (or per batch)."""
 
@@ -61,6 +67,7 @@ class Office:
     teams: Mapping[str, TeamView]
     rules: tuple[Rule, ...] = ()
     zone: str = "UTC"  # the box's zone: away_until dates are local dates
+    lines: Mapping[str, LineView] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from gateway.app import Gateway, open_gateway
+from gateway.cli.setup import prepare_database
 from gateway.config import (
     Config,
     ConsentConfig,
@@ -57,8 +58,7 @@ from gateway.crypto import create_master_key, load_master_key
 from gateway.models import Contact, Line, Message, MessageEvent, new_id, utcnow
 from gateway.outbound import SendRequest, enqueue
 from gateway.sending import _CLAIM, claim_next, finish_sent, part_sent, start_sending
-from gateway.store import make_engine, migrate, session_factory
-from gateway.vault import Vault
+from gateway.store import make_engine
 from gateway.worker import Worker
 from modem.sim import SimBank
 
@@ -140,14 +140,7 @@ def place_key(data_dir: Path, key: bytes) -> None:
 def initialise(config: Config, key: bytes) -> None:
     """As tests/gateway/conftest.py does, with the run's one master key."""
     place_key(config.data_dir, key)
-    master = load_master_key(config.master_key_path)
-    engine = make_engine(config.database_url)
-    migrate(engine)
-    sessions = session_factory(engine)
-    with sessions() as session:
-        Vault(master, sessions).ensure_index_key(session)
-        session.commit()
-    engine.dispose()
+    prepare_database(config, load_master_key(config.master_key_path))
 
 
 def box_config(data_dir: Path, url: str, modems: list[ModemConfig] | None = None) -> Config:

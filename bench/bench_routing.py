@@ -57,6 +57,7 @@ from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
 from gateway.app import Gateway, open_gateway
+from gateway.cli.setup import prepare_database
 from gateway.compliance import box_zone
 from gateway.config import Config, ConsentConfig, DatabaseConfig
 from gateway.crypto import create_master_key
@@ -68,10 +69,9 @@ from gateway.models import Contact, Conversation, Line, Message, new_id
 from gateway.numbers import to_e164
 from gateway.office import line_schedule, load_office
 from gateway.routing import Inbound, Office, Route, route
-from gateway.store import make_engine, migrate, session_factory
+from gateway.store import make_engine
 from gateway.teams import add_member, add_rule, add_team, set_line_hours, set_user_inbox
 from gateway.users import add_user
-from gateway.vault import Vault
 from modem.pdu.decode import decode
 from modem.pdu.encode import encode_deliver
 
@@ -271,16 +271,9 @@ def arrival_times(rng: random.Random, count: int, zone: str) -> list[datetime]:
 
 
 def initialise(config: Config) -> None:
-    """As `smsgw init` does for the store (copied from tests/gateway/conftest.py)."""
+    """As `smsgw init` does for the store: a master key, the schema, the index key."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    master = create_master_key(config.master_key_path)
-    engine = make_engine(config.database_url)
-    migrate(engine)
-    sessions = session_factory(engine)
-    with sessions() as session:
-        Vault(master, sessions).ensure_index_key(session)
-        session.commit()
-    engine.dispose()
+    prepare_database(config, create_master_key(config.master_key_path))
 
 
 def set_up_office(gateway: Gateway, start: datetime) -> dict[str, str]:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from gateway.app import Gateway, open_gateway
+from gateway.cli.setup import prepare_database
 from gateway.config import (
     Config,
     ConsentConfig,
@@ -24,8 +25,6 @@ from gateway.config import (
     WorkerConfig,
 )
 from gateway.crypto import create_master_key
-from gateway.store import make_engine, migrate, session_factory
-from gateway.vault import Vault
 from gateway.worker import Worker
 from modem.device import Timeouts
 from modem.sim import SimBank
@@ -73,14 +72,7 @@ def config(data_dir: Path, database_url: str) -> Config:
 
 def initialise(config: Config) -> None:
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    master = create_master_key(config.master_key_path)
-    engine = make_engine(config.database_url)
-    migrate(engine)
-    sessions = session_factory(engine)
-    with sessions() as session:
-        Vault(master, sessions).ensure_index_key(session)
-        session.commit()
-    engine.dispose()
+    prepare_database(config, create_master_key(config.master_key_path))
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from gateway.doctor import (
     sqlite_path,
     worst,
 )
+from gateway.doctor_cluster import check_cluster
 from gateway.doctor_modems import check_modems
 from gateway.models import utcnow
 from gateway.store import make_engine
@@ -86,6 +87,7 @@ def examine(ctx: click.Context, limits: Limits) -> list[Finding]:
         findings += check_certificates(config, now)
         if engine is not None:
             findings.append(check_webhooks(engine, now))
+            findings += check_cluster(config, engine, now)
     finally:
         if engine is not None:
             engine.dispose()

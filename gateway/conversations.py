@@ -280,9 +280,9 @@ def wake_snoozed(session: Session, now: datetime | None = None) -> int:
     now = now or utcnow()
     due = list(
         session.scalars(
-            select(Conversation).where(
-                Conversation.status == "snoozed", Conversation.snoozed_until <= now
-            )
+            select(Conversation)
+            .where(Conversation.status == "snoozed", Conversation.snoozed_until <= now)
+            .with_for_update(skip_locked=True)  # several boxes may look at once
         )
     )
     for conversation in due:

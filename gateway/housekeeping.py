@@ -60,7 +60,14 @@ def any_scheduled_due(connection: Connection, now: datetime | None = None) -> bo
 
 def promote_scheduled(session: Session, now: datetime | None = None) -> int:
     now = now or utcnow()
-    due = select(Message).where(Message.status == "scheduled", Message.send_at <= now)
+    # Several boxes run this at once on PostgreSQL: each locks the rows it moves and skips
+    # those another box holds, and a row another box changed meanwhile is read again and
+    # dropped if it no longer matches (SQLite has one writer and ignores the clause).
+    due = (
+        select(Message)
+        .where(Message.status == "scheduled", Message.send_at <= now)
+        .with_for_update(skip_locked=True)
+    )
     count = 0
     for message in session.scalars(due):
         message.next_attempt_at = now
@@ -72,10 +79,16 @@ def promote_scheduled(session: Session, now: datetime | None = None) -> int:
 def expire_queued(session: Session, now: datetime | None = None) -> int:
     """A message past its expiry fails rather than arriving stale."""
     now = now or utcnow()
-    stale = select(Message).where(
-        Message.status.in_(("queued", "scheduled")),
-        Message.claimed_by.is_(None),
-        Message.expires_at <= now,
+    # Locked as in promote_scheduled: a message a modem claims (and sends) meanwhile on
+    # another box is read again, no longer matches, and is left alone.
+    stale = (
+        select(Message)
+        .where(
+            Message.status.in_(("queued", "scheduled")),
+            Message.claimed_by.is_(None),
+            Message.expires_at <= now,
+        )
+        .with_for_update(skip_locked=True)
     )
     count = 0
     for message in session.scalars(stale):

@@ -334,6 +334,12 @@ class WebConfig:
         low=1,
         high=1_000_000,
     )
+    session_idle_minutes: int = setting(
+        30,
+        doc="Minutes without a request after which a panel session ends (sign in again).",
+        low=5,
+        high=720,
+    )
     metrics_token_file: str = setting(
         "",
         doc="File holding the token a Prometheus server sends (Authorization: Bearer …) to "

@@ -245,6 +245,11 @@ class User(Base):
     )
     # A supervised user's messages wait for a manager's approval.
     supervised: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Set with a one-time password (``smsgw user add``/``init``): changed at next sign-in.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    totp_secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # The last 30-second step a code was accepted for: a code works once.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class ApiKey(Base):
@@ -513,3 +518,53 @@ class WorkerLease(Base):
     stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     taken_over_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     taken_over_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class PanelSession(Base):
+    """A signed-in browser: the cookie holds a random token, the row only its SHA-256.
+
+    ``stage`` is ``signed_in``, or a step of signing in still to take (``second_factor``,
+    ``change_password``, ``enroll_totp``): such a session opens no page but that step.
+    """
+
+    __tablename__ = "panel_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the token
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(24))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RecoveryCode(Base):
+    """A single-use code that stands in for a lost authenticator (SHA-256 of it kept)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per account and per address, shared by every web worker."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)  # "account:<hash>" …
+    failures: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class Setting(Base):
+    """A setting changed in the panel, overriding the config file's value (JSON)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(40), nullable=True)

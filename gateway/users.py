@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway import panel_sessions
 from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.models import User, new_id, utcnow
+from gateway.passwords import check_new_password, hash_password, one_time_password
 
 ROLES = ("admin", "manager", "agent", "auditor")
 MAX_NAME = 64
@@ -45,3 +47,30 @@ def get_user(session: Session, name: str) -> User:
 
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.name)))
+
+
+def issue_one_time_password(session: Session, user: User) -> str:
+    """A random password to hand over; it must be changed at the next sign-in, and every
+    session the user had ends."""
+    password = one_time_password()
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    panel_sessions.end_all(session, user.id)
+    return password
+
+
+def change_password(session: Session, user: User, new: str, keep_session: str | None) -> None:
+    check_new_password(new, user.name, user.password_hash)
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    panel_sessions.end_all(session, user.id, keep=keep_session)
+
+
+def first_admin(session: Session) -> tuple[User, str] | None:
+    """``smsgw init`` on a box with no administrator: one named "admin", with a one-time
+    password (returned once). None where an administrator exists."""
+    if session.scalar(select(User.id).where(User.role == "admin").limit(1)) is not None:
+        return None
+    name = "admin" if find_user(session, "admin") is None else f"admin-{new_id('x')[-6:]}"
+    user = add_user(session, name, "admin")
+    return user, issue_one_time_password(session, user)

@@ -1,4 +1,4 @@
-"""The web process: the LAN API under /api/v1 (and, later, the admin panel).
+"""The web process: the LAN API under /api/v1 and the admin panel (``web.panel``).
 
 ``create_app`` is the Flask app factory gunicorn loads (``web:create_app()``). Views parse
 and check HTTP input, call ``gateway`` functions and render their results; no business
@@ -22,6 +22,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.json.sort_keys = False  # fields in the documented order
     app.extensions["smsgw"] = gateway
 
+    from web import panel
     from web.api import blueprint as api
     from web.metrics import blueprint as metrics
     from web.problems import install_handlers
@@ -31,6 +32,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(twilio)
     app.register_blueprint(metrics)
+    panel.init_app(app)
+    app.secret_key = None  # the panel keeps its sessions in the database, not in cookies
     return app
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, json
+from flask import Flask, Response, json, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -82,6 +82,16 @@ def from_gateway_error(error: GatewayError) -> Problem:
     return Problem(STATUS.get(error.code, 422), error.code, str(error))
 
 
+API_PREFIXES = ("/api/", "/metrics", "/2010-04-01/")
+
+
+def wants_page() -> bool:
+    """A person's browser on the panel gets an HTML page; API clients get problem+json."""
+    return request.blueprint == "panel" or (
+        not request.path.startswith(API_PREFIXES) and request.accept_mimetypes.accept_html
+    )
+
+
 def install_handlers(app: Flask) -> None:
     @app.errorhandler(Problem)
     def _problem(error: Problem) -> Response:
@@ -97,6 +107,10 @@ def install_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:
         status = error.code or 500
+        if wants_page():
+            from web.panel.errors import error_page
+
+            return error_page(status, error.description)
         codes = {
             404: ("not_found", "no such resource"),
             405: ("method_not_allowed", "this method is not allowed here"),

@@ -14,6 +14,7 @@ from gateway.config import Config, render_default_config
 from gateway.crypto import MasterKey, create_master_key, load_master_key
 from gateway.store import make_engine, migrate, session_factory
 from gateway.tls import TlsError, TlsReport, ensure_certificates
+from gateway.users import first_admin
 from gateway.vault import Vault
 
 data_dir_option = click.option(
@@ -65,6 +66,7 @@ def initialise(ctx: click.Context, data_dir: Path | None) -> list[str]:
         report.append(f"master key   {config.master_key_path} (created, mode 0600)")
     report.append(f"database     {_describe(config)} (schema up to date)")
     prepare_database(config, master)
+    report += _first_admin(config)
     try:
         report += tls_lines(ensure_certificates(config))
     except TlsError as exc:
@@ -92,6 +94,25 @@ def prepare_database(config: Config, master: MasterKey) -> None:
             session.commit()
     finally:
         engine.dispose()
+
+
+def _first_admin(config: Config) -> list[str]:
+    """No default password: the first administrator gets a one-time one, shown here once."""
+    engine = make_engine(config.database_url)
+    try:
+        with session_factory(engine)() as session:
+            made = first_admin(session)
+            session.commit()
+    finally:
+        engine.dispose()
+    if made is None:
+        return []
+    user, password = made
+    return [
+        f"first admin  {user.name}, one-time password {password}",
+        "             (sign in to the panel at https://<this box>:"
+        f"{config.web.bind.rpartition(':')[2]}/ and choose your own; shown only now)",
+    ]
 
 
 def tls_lines(report: TlsReport) -> list[str]:

@@ -12,7 +12,7 @@ from gateway.cli.context import gateway_for, load
 from gateway.cli.output import emit_json, terminal_safe
 from gateway.errors import GatewayError
 from gateway.teams import set_user_inbox
-from gateway.users import ROLES, add_user, get_user, list_users
+from gateway.users import ROLES, add_user, get_user, issue_one_time_password, list_users
 
 
 @click.group()
@@ -32,11 +32,42 @@ def user_add(ctx: click.Context, name: str, role: str, as_json: bool) -> None:
             added = add_user(session, name, role)
         except GatewayError as exc:
             raise click.ClickException(f"{exc.code}: {exc}") from None
+        password = issue_one_time_password(session, added)
         session.commit()
         if as_json:
-            emit_json({"id": added.id, "name": added.name, "role": added.role})
+            emit_json(
+                {
+                    "id": added.id,
+                    "name": added.name,
+                    "role": added.role,
+                    "one_time_password": password,
+                }
+            )
         else:
             click.echo(f"user {terminal_safe(added.name)} ({added.role}) added: {added.id}")
+            click.echo(f"one-time password: {password} (to be changed at the first sign-in)")
+
+
+@user.command("reset")
+@click.argument("name")
+@click.option("--totp", "reset_totp", is_flag=True, help="Also remove two-factor sign-in.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def user_reset(ctx: click.Context, name: str, reset_totp: bool, as_json: bool) -> None:
+    """A new one-time password for NAME (signed out everywhere), e.g. after a lost one."""
+    with gateway_for(load(ctx)) as gateway, gateway.sessions() as session:
+        try:
+            person = get_user(session, name)
+        except GatewayError as exc:
+            raise click.ClickException(f"{exc.code}: {exc}") from None
+        password = issue_one_time_password(session, person)
+        if reset_totp:
+            person.totp_secret_enc, person.totp_last_step = None, None
+        session.commit()
+        if as_json:
+            emit_json({"name": person.name, "one_time_password": password})
+        else:
+            click.echo(f"one-time password for {terminal_safe(person.name)}: {password}")
 
 
 @user.command("list")

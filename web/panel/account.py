@@ -1,0 +1,14 @@
+"""Your account (not built yet)."""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from web.panel import blueprint
+from web.panel.access import signed_in
+
+
+@blueprint.get("/account")
+@signed_in()
+def account() -> str:
+    return render_template("panel/stub.html", title="Your account")

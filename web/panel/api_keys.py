@@ -1,0 +1,14 @@
+"""API keys (not built yet)."""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from web.panel import blueprint
+from web.panel.access import signed_in
+
+
+@blueprint.get("/keys")
+@signed_in()
+def api_keys() -> str:
+    return render_template("panel/stub.html", title="API keys")

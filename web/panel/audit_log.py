@@ -1,0 +1,14 @@
+"""Audit log (not built yet)."""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from web.panel import blueprint
+from web.panel.access import signed_in
+
+
+@blueprint.get("/audit")
+@signed_in()
+def audit() -> str:
+    return render_template("panel/stub.html", title="Audit log")

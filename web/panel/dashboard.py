@@ -1,0 +1,14 @@
+"""Dashboard (not built yet)."""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from web.panel import blueprint
+from web.panel.access import signed_in
+
+
+@blueprint.get("/dashboard")
+@signed_in()
+def dashboard() -> str:
+    return render_template("panel/stub.html", title="Dashboard")

@@ -1,0 +1,14 @@
+"""Users and teams (not built yet)."""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from web.panel import blueprint
+from web.panel.access import signed_in
+
+
+@blueprint.get("/users")
+@signed_in()
+def users() -> str:
+    return render_template("panel/stub.html", title="Users and teams")

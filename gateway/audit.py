@@ -26,6 +26,17 @@ ACTIONS = (
     "contact.erased",
     "consent.exported",
     "audit.exported",
+    "user.added",
+    "user.role_changed",
+    "user.disabled",
+    "user.enabled",
+    "user.password_reset",
+    "user.two_factor_off",
+    "key.created",
+    "key.revoked",
+    "webhook.added",
+    "webhook.deleted",
+    "webhook.tested",
 )
 READERS = ("admin", "auditor")
 

@@ -37,6 +37,9 @@ ACTIONS = (
     "webhook.added",
     "webhook.deleted",
     "webhook.tested",
+    "line.enabled",
+    "line.disabled",
+    "line.test_sent",
 )
 READERS = ("admin", "auditor")
 

@@ -1,8 +1,10 @@
 """What every panel response carries and every panel form is checked for.
 
 - Headers: a strict Content-Security-Policy (scripts and styles only from the box, no inline
-  script, nothing may frame the panel), no MIME sniffing, no Referer leaving with a URL that
-  names a conversation, and ``no-store`` so a shared office PC keeps no page in its cache.
+  script, nothing may frame the panel), no MIME sniffing, no Referer leaving the box with a
+  URL that names a conversation, and ``no-store`` so a shared office PC keeps no page in
+  its cache. (Not ``no-referrer``: with it Chromium sends ``Origin: null`` on the panel's
+  own POSTs, and the origin check below would refuse them.)
 - CSRF: every POST carries the session's token (or, before signing in, the token of the
   sign-in cookie), and a POST from another origin is refused even so.
 - Inert text: Jinja escapes everything; on top of that, characters that reorder text
@@ -28,7 +30,7 @@ HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",

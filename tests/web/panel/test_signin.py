@@ -158,7 +158,7 @@ def test_it_sends_the_security_headers_on_every_page(panel: Panel) -> None:
         assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
         assert "unsafe-inline" not in csp
         assert page.headers["X-Content-Type-Options"] == "nosniff"
-        assert page.headers["Referrer-Policy"] == "no-referrer"
+        assert page.headers["Referrer-Policy"] == "same-origin"
         assert page.headers["Cache-Control"] == "no-store"
 
 

@@ -37,7 +37,7 @@ CHROMIUM = Path(os.environ.get("TEST_SMSGW_CHROMIUM", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("TEST_SMSGW_CHROMEDRIVER", "/usr/bin/chromedriver"))
 SCREENSHOTS = Path(os.environ.get("TEST_SMSGW_SCREENSHOTS", "build/screenshots"))
 WAIT_SECONDS = 20.0
-ADMIN_PASSWORD = "shelf box admin password"
+ADMIN_PASSWORD = "shelf box keeper passphrase"
 
 
 def _browser_missing() -> str | None:

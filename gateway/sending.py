@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Update, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, Update, bindparam, exists, insert, or_, select, update
 
 from gateway.config import Config
 from gateway.errors import InvalidTransition
 from gateway.lifecycle import check_transition
-from gateway.models import Contact, Message, MessageEvent, MessagePart, UtcDateTime, utcnow
+from gateway.models import Contact, Line, Message, MessageEvent, MessagePart, UtcDateTime, utcnow
 from gateway.webhooks import claimed_changed
 from modem.errors import ModemError
 
@@ -28,6 +28,7 @@ _messages = Message.__table__
 _events = MessageEvent.__table__
 _parts = MessagePart.__table__
 _m = _messages.c
+_lines = Line.__table__.c
 
 
 @dataclass
@@ -54,6 +55,8 @@ _next_candidate = (
         _m.claimed_by.is_(None),
         _m.next_attempt_at <= bindparam("now", type_=UtcDateTime()),
         or_(_m.line_id.is_(None), _m.line_id == bindparam("for_line")),
+        # A line disabled in the panel takes nothing new (what it holds already finishes).
+        exists().where(_lines.id == bindparam("for_line"), _lines.enabled.is_(True)),
     )
     .order_by(_m.priority, _m.next_attempt_at, _m.created_at)
     .limit(1)
@@ -95,7 +98,8 @@ def claim_next(
 ) -> Claimed | None:
     """Take the next message the modem of ``line_id`` may send, in one statement.
 
-    A message bound to a line waits for that line's modem; an unbound one goes to any.
+    A message bound to a line waits for that line's modem; an unbound one goes to any
+    enabled line. A disabled line's modem claims nothing.
     The update re-checks that the message is still queued and unclaimed, and the database
     serialises it (SQLite's write lock; PostgreSQL's row lock, skipping rows another box
     holds), so two modems or two boxes never take the same message.

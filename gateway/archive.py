@@ -66,13 +66,15 @@ def list_messages(
     status: str | None = None,
     number: str | None = None,
     line: str | None = None,
+    created_by: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     before: tuple[datetime, str] | None = None,
     limit: int = 50,
 ) -> list[MessageView]:
-    """Newest first. ``number`` is E.164 (found by blind index); ``before`` is the
-    (created_at, id) of the last message of the previous page."""
+    """Newest first. ``number`` is E.164 (found by blind index); ``created_by`` is who
+    sent (a user id, or "worker"); ``before`` is the (created_at, id) of the last message of
+    the previous page."""
     query = _joined()
     if direction:
         query = query.where(Message.direction == direction)
@@ -82,6 +84,8 @@ def list_messages(
         query = query.where(Contact.number_index == vault.index(number))
     if line is not None:
         query = query.where(Line.name == line)
+    if created_by is not None:
+        query = query.where(Message.created_by == created_by)
     if since is not None:
         query = query.where(Message.created_at >= since)
     if until is not None:
@@ -111,6 +115,29 @@ def thread_messages(
         .limit(limit)
     )
     return [_view(vault, m, c, line) for m, c, line in session.execute(query).all()]
+
+
+def with_history(
+    session: Session, vault: Vault, condition: ColumnElement[bool]
+) -> list[MessageView]:
+    """Every message matching ``condition``, oldest first, each with its status history
+    (two queries whatever their number: a records export of a long-standing contact)."""
+    rows = session.execute(
+        _joined().where(condition).order_by(Message.created_at, Message.id)
+    ).all()
+    views = [_view(vault, m, c, line) for m, c, line in rows]
+    by_id = {view.id: view for view in views}
+    events = session.scalars(
+        select(MessageEvent)
+        .join(Message, Message.id == MessageEvent.message_id)
+        .where(condition)
+        .order_by(MessageEvent.id)
+    )
+    for e in events:
+        by_id[e.message_id].events.append(
+            {"at": e.at.isoformat(), "status": e.status, "actor": e.actor, "detail": e.detail}
+        )
+    return views
 
 
 def message_detail(

@@ -1,4 +1,5 @@
-"""The audit log: who looked at, handed over, approved, overrode, exported or erased what.
+"""The audit log: who looked at, handed over, approved, overrode, exported or erased what,
+and who changed which setting.
 
 Rows are only ever added (the database refuses updates and deletes, migration 0005), in the
 transaction of the thing they record, so an action and its trace commit together. ``detail``

@@ -36,6 +36,9 @@ SOURCES = (
     "inbound",  # the customer texted the business first: they gave their number
     "on_send",  # the sender attested it when sending (config: transactional = "on_send")
 )
+# Sources the box records itself, each from a message it holds: a person recording one by
+# hand would claim evidence the ledger does not have (a START nobody sent).
+BY_THE_BOX = ("keyword", "inbound", "on_send")
 # Written consent: what a manager needs to re-subscribe a contact who opted out.
 WRITTEN = ("web_form", "paper", "email")
 OUT = ("opted_out", "revoked")

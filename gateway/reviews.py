@@ -20,10 +20,14 @@ from gateway.vault import Vault
 OUTCOMES = ("revoked", "dismissed")
 
 
-def list_reviews(session: Session, status: str | None = "open") -> list[ConsentReview]:
+def list_reviews(
+    session: Session, status: str | None = "open", *, contact_id: str | None = None
+) -> list[ConsentReview]:
     query = select(ConsentReview).order_by(ConsentReview.due_on, ConsentReview.received_at)
     if status is not None:
         query = query.where(ConsentReview.status == status)
+    if contact_id is not None:
+        query = query.where(ConsentReview.contact_id == contact_id)
     return list(session.scalars(query.limit(1000)))
 
 

@@ -41,6 +41,8 @@ ACTIONS = (
     "line.enabled",
     "line.disabled",
     "line.test_sent",
+    "settings.changed",
+    "settings.reset",
 )
 READERS = ("admin", "auditor")
 

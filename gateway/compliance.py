@@ -30,6 +30,7 @@ from gateway.errors import (
 from gateway.keywords import normalise
 from gateway.models import Contact, Message, UtcDateTime
 from gateway.quiet_hours import Window, local_day_bounds, next_allowed, zones_for
+from gateway.settings import current
 from gateway.vault import Vault
 
 # Statuses of a marketing message that did not, and will not, reach the contact.
@@ -111,6 +112,7 @@ def accept(
         raise _ERRORS[code](text)
     if purpose != "marketing":
         return Accepted(body, send_at)
+    config = current(session, config)  # quiet hours set in the panel
     zones = zones_of(e164, config)
     planned = max(send_at or now, now)
     allowed = next_allowed(planned, zones, window(config))
@@ -159,6 +161,7 @@ def before_send(
     if refused is not None:
         return BeforeSend(block=refused)
     if purpose == "marketing":
+        config = current(connection, config)  # quiet hours set in the panel
         allowed = next_allowed(now, zones_of(e164, config), window(config))
         if allowed is None:
             return BeforeSend(block=(NoAllowedHours.code, "no allowed hours for marketing"))

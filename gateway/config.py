@@ -53,6 +53,7 @@ __all__ = [
     "WebConfig",
     "WebhooksConfig",
     "WorkerConfig",
+    "check_setting",
     "load_config",
     "render_default_config",
 ]
@@ -331,6 +332,14 @@ def _convert(spec: _Field, raw: _Raw, key: str) -> Any:
     if reason:
         raise ConfigError(reason, key=key, where=raw.where)
     return Path(value) if spec.kind is Path else value
+
+
+def check_setting(section: str, key: str, value: Any, *, where: str, text: bool) -> Any:
+    """One setting's value checked by the loader's own rules (type, length, range, check),
+    for settings changed elsewhere than the file (``gateway.settings``). ``text`` values are
+    read as an environment variable's are, which is what a form field is."""
+    spec = _schema(SECTIONS[section])[key]
+    return _convert(spec, _Raw(value, where, text), f"{section}.{key}")
 
 
 def _values(schema: dict[str, _Field], layer: dict[str, _Raw], prefix: str) -> dict[str, Any]:

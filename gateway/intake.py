@@ -14,6 +14,7 @@ from gateway.inbox_routing import route_inbound
 from gateway.models import Contact, Message
 from gateway.office import OfficeCache
 from gateway.routing import Office
+from gateway.settings import current
 from gateway.vault import Vault
 
 
@@ -31,6 +32,7 @@ def take_in(
     sender = contact_number(vault, contact)
     text = vault.decrypt(message.body_enc, "messages", "body", message.id)
     now = message.received_at or datetime.now(UTC)
+    config = current(session, config)  # the away and keyword texts set in the panel
     handled = handle_inbound(session, vault, config, message, contact, sender, text, now=now)
     routed = route_inbound(
         session,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from gateway.config import Config
 from gateway.contacts import contact_name, contact_number
@@ -14,12 +14,16 @@ from gateway.errors import NotFound, RecipientErased
 from gateway.inbox_access import Viewer, worked_conversation
 from gateway.models import Contact, Conversation, Line, Message, User, utcnow
 from gateway.outbound import SendRequest, enqueue
+from gateway.settings import current
 from gateway.templates import check_text, get_template, name_values, render
 from gateway.vault import Vault
 
 
 def signature_of(user: User, config: Config, line: Line) -> str:
     """The user's own signature, else the box's; "" when either is set to none."""
+    session = object_session(user)
+    if session is not None:
+        config = current(session, config)  # the signature set in the panel
     text = config.inbox.signature if user.signature is None else user.signature
     if not text:
         return ""
@@ -60,6 +64,7 @@ def _draft(
     template_id: str | None,
     sign: bool,
 ) -> tuple[str, Conversation, User, Line, Contact]:
+    config = current(session, config)  # the business name and signature set in the panel
     conversation = worked_conversation(session, viewer, conversation_id)
     user, line, contact = _parts(session, viewer, conversation)
     if template_id is not None and body is None:

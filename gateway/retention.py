@@ -25,6 +25,7 @@ from gateway.models import (
     WebhookDelivery,
     utcnow,
 )
+from gateway.settings import current
 
 RUN_EVERY = timedelta(hours=24)
 FINAL = (
@@ -55,6 +56,7 @@ def due(session: Session, now: datetime | None = None) -> bool:
 def purge(session: Session, config: Config, now: datetime | None = None) -> RetentionRun:
     """Purge what retention allows (the caller commits) and record the run."""
     now = now or utcnow()
+    config = current(session, config)  # periods changed in the panel
     bodies_before = None
     bodies = 0
     if config.retention.body_days:

@@ -58,6 +58,7 @@ class Dashboard:
     reviews: int  # consent revocations awaiting a person
     overdue_reviews: int
     approvals: int | None  # None: the viewer may not see messages awaiting approval
+    next_review_contact: str | None = None  # whose review falls due first
     troubled: list[LineStatus] = field(default_factory=list)
 
     @property
@@ -128,6 +129,12 @@ def load_dashboard(
             ConsentReview.status == "open"
         )
     ).one()
+    first_due = session.scalar(
+        select(ConsentReview.contact_id)
+        .where(ConsentReview.status == "open")
+        .order_by(ConsentReview.due_on, ConsentReview.received_at)
+        .limit(1)
+    )
     return Dashboard(
         day_start=day_start,
         today=counts_since(session, day_start),
@@ -138,6 +145,7 @@ def load_dashboard(
         reviews=int(open_reviews[0]),
         overdue_reviews=int(open_reviews[1]),
         approvals=None if waiting is None else int(waiting),
+        next_review_contact=first_due,
         troubled=[s for s in statuses if s.line.state in TROUBLE],
     )
 

@@ -139,6 +139,10 @@ def test_it_lists_what_needs_attention_and_nothing_when_all_is_well(gateway: Gat
     assert [s.line.name for s in busy.troubled] == ["Back office"]
     assert (busy.unknown, busy.reviews, busy.overdue_reviews, busy.approvals) == (1, 2, 1, 1)
     assert agent.approvals is None  # approvals are for those who decide them
+    with gateway.sessions() as session:
+        flagged_message = session.get(Message, flagged)
+        assert flagged_message is not None
+        assert busy.next_review_contact == flagged_message.contact_id
 
 
 def test_it_reads_the_figures_through_indexes(gateway: Gateway, plans: Any) -> None:  # noqa: F811

@@ -37,7 +37,14 @@ def dashboard() -> str:
         figures = load_dashboard(session, zone=zone, approvals=role in SUPERVISORS)
     links = {
         "unknown": url_for("panel.archive", status="unknown") if role in ARCHIVE_READERS else None,
-        "reviews": link("panel.contacts_reviews", url_for("panel.contacts")),
+        # Reviews are decided on the contact's page: the one falling due first.
+        "reviews": link(
+            "panel.contacts_detail",
+            url_for("panel.contacts"),
+            contact_id=figures.next_review_contact or "",
+        )
+        if figures.next_review_contact
+        else None,
         "approvals": link("panel.inbox_approvals", "/inbox/approvals"),
     }
     return render_template(

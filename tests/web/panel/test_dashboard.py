@@ -113,6 +113,9 @@ def test_it_lists_attention_items_until_they_are_dealt_with(panel: Panel) -> Non
     assert "1 message handed to a modem with no outcome recorded" in html
     assert 'href="/archive?status=unknown"' in html
     assert "1 message reads like an opt-out and awaits a decision" in html
+    with panel.gateway.sessions() as session:
+        contact_id = session.get(ConsentReview, review).contact_id  # type: ignore[union-attr]
+    assert f'<a href="/contacts/{contact_id}">Decide the one due first</a>' in html
     assert "1 message awaits your approval" in html and "/inbox/approvals" in html
 
     agent = panel.sign_in("agent").get("/dashboard").get_data(as_text=True)

@@ -7,6 +7,7 @@ real box; these tests check each page's HTML, forms and role rules quickly.
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import tempfile
@@ -102,12 +103,18 @@ def panel_config(directory: Path) -> Config:
     )
 
 
+@functools.cache
+def password_hash() -> str:
+    # argon2id takes a quarter of a second here by design: hash the shared password once.
+    return hash_password(PASSWORD)
+
+
 def add_personas(gateway: Gateway) -> tuple[dict[str, str], dict[str, str]]:
     ids, secrets = {}, {}
     with gateway.sessions() as session:
         for persona, name in PERSONAS.items():
             user = add_user(session, name, persona)
-            user.password_hash = hash_password(PASSWORD)
+            user.password_hash = password_hash()
             ids[persona] = user.id
             if persona == "admin":
                 secrets[persona] = pyotp.random_base32()
@@ -116,11 +123,23 @@ def add_personas(gateway: Gateway) -> tuple[dict[str, str], dict[str, str]]:
     return ids, secrets
 
 
+@pytest.fixture(scope="session")
+def _initialised_template() -> Iterator[Path]:
+    """A data directory set up once (schema, master key, index key), copied for each test."""
+    directory = Path(tempfile.mkdtemp(prefix="smsgw-panel-template-", dir="/tmp"))
+    try:
+        initialise(panel_config(directory))
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 @pytest.fixture
-def panel() -> Iterator[Panel]:
+def panel(_initialised_template: Path) -> Iterator[Panel]:
     directory = Path(tempfile.mkdtemp(prefix="smsgw-panel-", dir="/tmp"))
+    for name in ("smsgw.db", "master.key"):
+        shutil.copy2(_initialised_template / name, directory / name)
     config = panel_config(directory)
-    initialise(config)
     app = create_app(config)
     gateway = gateway_of(app)
     try:

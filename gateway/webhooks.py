@@ -53,6 +53,7 @@ from gateway.vault import Vault
 logger = logging.getLogger(__name__)
 
 EVENTS = ("message.received", "message.status", "consent.changed")
+TEST_EVENT = "webhook.test"  # sent on request to one subscription, whatever its events
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 MAX_URL_LENGTH = 2048
 MAX_WEBHOOKS = 50  # every event is checked against each one on the send path
@@ -346,13 +347,22 @@ class DeliveryView:
 
 
 def list_deliveries(
-    session: Session, *, status: str | None = None, limit: int = 50
+    session: Session,
+    *,
+    status: str | None = None,
+    limit: int = 50,
+    webhook_id: str | None = None,
+    offset: int = 0,
 ) -> list[DeliveryView]:
-    """Recent deliveries, newest first."""
+    """Recent deliveries, newest first (of one subscription, with ``webhook_id``)."""
     d = WebhookDelivery
     query = select(d).order_by(d.created_at.desc(), d.id.desc()).limit(max(1, min(limit, 1000)))
     if status is not None:
         query = query.where(d.status == status)
+    if webhook_id is not None:
+        query = query.where(d.webhook_id == webhook_id)
+    if offset > 0:
+        query = query.offset(offset)
     return [
         DeliveryView(
             id=row.id,
@@ -369,6 +379,28 @@ def list_deliveries(
         )
         for row in session.scalars(query)
     ]
+
+
+def queue_test_event(
+    session: Session, vault: Vault, webhook_id: str, *, now: datetime | None = None
+) -> str:
+    """Queue a ``webhook.test`` delivery to one subscription; return its id.
+
+    It goes the way every event goes (signed with the subscription's secret, sent and
+    retried by the worker), so a receiver can check its URL and signature check. It holds
+    no personal data: its payload is encrypted under the box's own key. The caller commits.
+    """
+    webhook = session.get(Webhook, webhook_id) if isinstance(webhook_id, str) else None
+    if webhook is None or webhook.disabled_at is not None:
+        raise NotFound("no webhook with that id")
+    now = now or utcnow()
+    text = _json({"type": TEST_EVENT, "timestamp": _iso(now), "data": {"webhook_id": webhook.id}})
+    row = _row(
+        vault, system_key(session, vault), TEST_EVENT, None, text, now, webhook_id=webhook.id
+    )
+    session.connection().execute(_ADD_DELIVERIES, [row])
+    _pending.written = True
+    return str(row["id"])
 
 
 # -- what each process knows -----------------------------------------------------------

@@ -11,8 +11,7 @@ from gateway.consent import ConsentChange, record_consent
 from gateway.contacts import find_or_create_contact
 from gateway.conversations import open_conversation
 from gateway.inbox_access import load_viewer
-from gateway.models import Contact, Message
-from gateway.passwords import hash_password
+from gateway.models import Contact, Message, User
 from gateway.teams import add_member, add_team, set_user_inbox
 from gateway.templates import create_template
 from gateway.users import add_user
@@ -75,9 +74,11 @@ def build_office(panel: Panel) -> Office:
     ids = dict(panel.ids)
     add_lines(gateway, ("ln_front", "Front desk"), ("ln_back", "Back office"))
     with gateway.sessions() as session:
+        agent = session.get(User, ids["agent"])
+        assert agent is not None
         for name in ("ben", "sam"):
             user = add_user(session, name, "agent")
-            user.password_hash = hash_password(PASSWORD)
+            user.password_hash = agent.password_hash  # the same password, hashed once
             ids[name] = user.id
         ids["front_team"] = add_team(session, "Front", "Front desk").id
         ids["back_team"] = add_team(session, "Back", "Back office").id
@@ -119,6 +120,7 @@ def many_conversations(panel: Panel, count: int, line_id: str = "ln_front") -> l
     with gateway.sessions() as session:
         for i in range(count):
             contact = find_or_create_contact(session, gateway.vault, f"+1201555{2000 + i:04d}")
-            made.append(open_conversation(session, contact.id, line_id, base + timedelta(seconds=i)).id)
+            at = base + timedelta(seconds=i)
+            made.append(open_conversation(session, contact.id, line_id, at).id)
         session.commit()
     return list(reversed(made))

@@ -54,9 +54,7 @@ def test_it_shows_the_agent_each_tab_with_exactly_its_conversations(office: Offi
 
 
 @pytest.mark.parametrize("persona", ["admin", "manager", "auditor"])
-def test_it_shows_supervisors_and_auditors_every_conversation(
-    office: Office, persona: str
-) -> None:
+def test_it_shows_supervisors_and_auditors_every_conversation(office: Office, persona: str) -> None:
     assert _tab(office, persona, "status=any") == EVERYONE
     assert _tab(office, persona, f"view=team:{office.ids['back_team']}&status=any") == {
         "back",

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from gateway.app import Gateway
 from gateway.chart import PLOT_HEIGHT, hourly_chart, nice_ceiling
 from gateway.contacts import find_or_create_contact
@@ -81,6 +83,7 @@ def seed_day(gateway: Gateway) -> None:
     seed_message(gateway, NOW - 25 * hour, status="delivered")  # outside the 24 hours
 
 
+@pytest.mark.both_databases
 def test_it_counts_today_from_the_local_midnight(gateway: Gateway) -> None:
     seed_day(gateway)
     with gateway.sessions() as session:
@@ -98,6 +101,7 @@ def test_it_counts_today_from_the_local_midnight(gateway: Gateway) -> None:
     assert late.today == Counts(sent=1, received=0, failed=0)
 
 
+@pytest.mark.both_databases
 def test_it_buckets_the_last_24_hours_on_the_hour(gateway: Gateway) -> None:
     seed_day(gateway)
     with gateway.sessions() as session:
@@ -115,6 +119,7 @@ def test_it_buckets_the_last_24_hours_on_the_hour(gateway: Gateway) -> None:
     assert sum(c.sent + c.received + c.failed for c in by_start.values()) == 7
 
 
+@pytest.mark.both_databases
 def test_it_lists_what_needs_attention_and_nothing_when_all_is_well(gateway: Gateway) -> None:
     with gateway.sessions() as session:
         session.add(Line(id="ln_ok", name="Front desk", device="/dev/null", state="ready"))

@@ -52,7 +52,10 @@
 
   const source = new EventSource(eventsUrl, { withCredentials: false });
   source.addEventListener("open", () => say("Live"));
-  source.addEventListener("error", () => say("Reconnecting…"));
+  source.addEventListener("error", () => {
+    // Closed for good (signed out, session expired): the page still works by reloading.
+    say(source.readyState === EventSource.CLOSED ? "Live updates stopped: reload the page" : "Reconnecting…");
+  });
   source.addEventListener("changed", (event) => {
     let ids = [];
     try { ids = JSON.parse(event.data).ids || []; } catch (error) { return; }

@@ -226,7 +226,8 @@ def names_of(session: Session, found: Mapping[str, Override]) -> dict[str, str]:
     ids = {item.updated_by for item in found.values() if item.updated_by}
     if not ids:
         return {}
-    return dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).tuples())
+    found = session.execute(select(User.id, User.name).where(User.id.in_(ids)))
+    return {user_id: name for user_id, name in found}
 
 
 # -- the effective config of a running process ----------------------------------------------

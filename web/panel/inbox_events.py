@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 
 from gateway.app import Gateway
 from gateway.inbox_access import Viewer
@@ -65,13 +65,27 @@ def changes(
     yield ": reconnect\n\n"
 
 
+LIVE_PAGES = frozenset({"panel.inbox", "panel.inbox_conversation"})
+
+
+@blueprint.before_request
+def _mark_live_pages() -> None:
+    """Where the inbox stands before a live page reads it: its stream starts from there."""
+    if request.endpoint in LIVE_PAGES and request.method == "GET" and g.get("panel"):
+        with gateway_of(current_app).sessions() as session:
+            g.live_since = mark(session).token
+
+
 @blueprint.get("/inbox/events")
 @signed_in()
 def inbox_events() -> Response:
     gateway = gateway_of(current_app)
     with gateway.sessions() as session:
         viewer = load_inbox_viewer(session)
-    since = Mark.parse(request.headers.get("Last-Event-ID", "")[:40])
+    # A reconnection resumes where its stream stood; a first connection where the page
+    # stood when it was drawn, so what arrived in between is not missed.
+    given = request.headers.get("Last-Event-ID") or request.args.get("since", "")
+    since = Mark.parse(given[:40])
     only = request.args.get("conversation", "")[:64] or None
     settings = current_app.config
     stream = changes(

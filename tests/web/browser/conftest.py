@@ -236,6 +236,16 @@ def sign_in(browser: Browser, name: str, password: str, secret: str | None = Non
         browser.press("Continue")
 
 
+def as_admin(browser: Browser, box: PanelBox) -> None:
+    """Signed in as the box's administrator: the first sign-in if it has not happened."""
+    if box.totp_secret is None:
+        first_admin_sign_in(browser, box)
+        browser.press("I have kept them; continue")
+    else:
+        sign_in(browser, box.admin, box.passwords[box.admin], box.totp_secret)
+    browser.wait(lambda: browser.path == "/dashboard", "the dashboard")
+
+
 def first_admin_sign_in(browser: Browser, box: PanelBox) -> None:
     """The first administrator's first sign-in: one-time password, own password, TOTP."""
     sign_in(browser, box.admin, box.one_time_password)

@@ -2,7 +2,8 @@
 variables over single settings. Strict on purpose: an unknown key, a wrong type or a value
 out of range stops the start with a message naming the file and the key, because a typo that
 silently falls back to a default (a retry limit, a region) shows up weeks later as lost or
-duplicated texts."""
+duplicated texts. A few settings (the texts customers get, quiet hours, retention) can
+also be changed in the panel, over this file's values: ``gateway.settings``."""
 
 from __future__ import annotations
 

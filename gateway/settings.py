@@ -14,10 +14,12 @@ them means a restart anyway. A panel value is checked by the very rules that che
 file (``gateway.config.check_setting``), and checked again when read, so a value that a
 newer version refuses falls back to the file's instead of stopping the box.
 
-The processes see a change at their next unit of work: the domain functions that use
-these settings (intake, marketing's quiet hours, replies, retention) call ``current`` with
-the file's config. It reads the table's few rows and rebuilds the config only when they
-changed — one small query, no clock, so the next away reply after a save has the new text.
+No restart: the domain functions that use these settings (intake's keyword and away
+replies, marketing's quiet hours, replies' signature, retention) call ``current`` with the
+file's config. It re-reads the table's few rows at most every two seconds and rebuilds the
+config only when they changed, so the worker's away replies carry a text saved in the
+panel within seconds — at once in the process that saved it. Lines' opening hours live on
+the lines themselves (``gateway.business_hours``), seen through routing's office snapshot.
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ import json
 import logging
 import re
 import threading
+import time
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, event, select
 from sqlalchemy.orm import Session
 
 from gateway.audit import Actor, audit
@@ -156,6 +159,7 @@ def save(
     row.updated_at = now
     row.updated_by = actor.id
     audit(session, actor, "settings.changed", detail=key, now=now)
+    _forget_after_commit(session)
     return checked
 
 
@@ -188,6 +192,7 @@ def reset(session: Session, key: str, actor: Actor) -> bool:
     if not deleted:
         return False
     audit(session, actor, "settings.reset", detail=key)
+    _forget_after_commit(session)
     return True
 
 
@@ -241,32 +246,74 @@ class _Entry:
     base: Config  # the file's config
     rows: tuple[tuple[str, str], ...]
     result: Config
+    checked: float  # the cache's clock
+    generation: int
 
 
-_entries: dict[int, _Entry] = {}
-_entries_lock = threading.Lock()
+class SettingsCache:
+    """The config in effect per file config, checked against the table at most every
+    ``seconds``: the worker's next message after a change made by another process uses it
+    within that time, and one made in this process at once (``forget``, after its commit).
+    A check that finds the same rows keeps the config as it was: nothing is rebuilt."""
+
+    def __init__(self, seconds: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self._entries: dict[int, _Entry] = {}
+        self._lock = threading.Lock()
+        self._generation = 0
+
+    def get(self, db: Session | Connection, config: Config) -> Config:
+        """Passing a config this returned is the same as passing its file config, so a
+        function may call it on whatever config it was handed."""
+        now = self.clock()
+        entry = self._entries.get(id(config))
+        if entry is not None and config is not entry.base and config is not entry.result:
+            entry = None  # an id reused by another object
+        if (
+            entry is not None
+            and entry.generation == self._generation
+            and now - entry.checked < self.seconds
+        ):
+            return entry.result
+        generation = self._generation
+        rows = _rows(db)
+        base = config if entry is None else entry.base
+        if entry is not None and entry.rows == rows:
+            result = entry.result
+        else:
+            result = effective(base, _values(rows))
+        fresh = _Entry(base, rows, result, now, generation)
+        with self._lock:
+            if len(self._entries) > 64:  # configs made by tests; a box has one
+                self._entries.clear()
+            self._entries[id(base)] = fresh
+            self._entries[id(result)] = fresh
+        return result
+
+    def forget(self) -> None:
+        """Check the table at the next ``get``: a change was committed in this process."""
+        with self._lock:
+            self._generation += 1
+
+
+_cache = SettingsCache()
 
 
 def current(db: Session | Connection, config: Config) -> Config:
-    """The config in effect now: ``config`` (the file's) with the panel's values over it.
+    """The config in effect now: ``config`` (the file's) with the panel's values over it."""
+    return _cache.get(db, config)
 
-    Passing a config this function returned gives the same as passing its file config, so
-    a function may call it on whatever config it was handed.
-    """
-    rows = _rows(db)
-    entry = _entries.get(id(config))
-    if entry is not None and config is not entry.base and config is not entry.result:
-        entry = None  # an id reused by another object
-    if entry is not None and entry.rows == rows:
-        return entry.result
-    base = config if entry is None else entry.base
-    fresh = _Entry(base, rows, effective(base, _values(rows)))
-    with _entries_lock:
-        if len(_entries) > 64:  # configs made by tests; a box has one
-            _entries.clear()
-        _entries[id(base)] = fresh
-        _entries[id(fresh.result)] = fresh
-    return fresh.result
+
+def _forget_after_commit(session: Session) -> None:
+    if not session.info.get("settings_changed"):
+        session.info["settings_changed"] = True
+        event.listen(session, "after_commit", _forget, once=True)
+
+
+def _forget(session: Session) -> None:
+    session.info.pop("settings_changed", None)
+    _cache.forget()
 
 
 def _rows(db: Session | Connection) -> tuple[tuple[str, str], ...]:

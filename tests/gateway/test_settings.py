@@ -21,6 +21,7 @@ from gateway.config import Config, InboxConfig, RetentionConfig
 from gateway.models import AuditEvent, Line, Message, Setting, utcnow
 from gateway.settings import (
     SettingRefused,
+    SettingsCache,
     SettingsRefused,
     changes,
     current,
@@ -187,13 +188,13 @@ def test_it_uses_the_files_value_when_a_stored_one_no_longer_passes(gateway: Gat
         assert current(session, gateway.config) is gateway.config
 
 
-def test_it_sees_a_change_committed_elsewhere_at_the_next_call(gateway: Gateway) -> None:
+def test_it_sees_a_change_saved_in_this_process_at_the_next_call(gateway: Gateway) -> None:
     config = gateway.config
     with gateway.sessions() as reader:
         first = current(reader, config)
         assert first is config and current(reader, first) is config
         reader.commit()
-        with gateway.sessions() as writer:  # the panel, in another process
+        with gateway.sessions() as writer:
             save(writer, "inbox.away_reply", NEW_AWAY, ADMIN)
             writer.commit()
         second = current(reader, config)
@@ -205,6 +206,30 @@ def test_it_sees_a_change_committed_elsewhere_at_the_next_call(gateway: Gateway)
             writer.commit()
         # Even handed the panel's config, the reset shows: it goes back to the file's.
         assert current(reader, second) is config
+
+
+def test_it_sees_a_change_made_by_another_process_within_its_recheck_time(
+    gateway: Gateway,
+) -> None:
+    clock = [100.0]
+    cache = SettingsCache(seconds=2.0, clock=lambda: clock[0])
+    config = gateway.config
+    with gateway.sessions() as reader:
+        assert cache.get(reader, config) is config
+        reader.commit()
+        with gateway.sessions() as other:  # the panel's process: this cache is not told
+            value = json.dumps(NEW_AWAY)
+            other.add(Setting(key="inbox.away_reply", value=value, updated_at=utcnow()))
+            other.commit()
+        clock[0] += 1.9
+        assert cache.get(reader, config) is config  # not checked again yet
+        reader.commit()
+        clock[0] += 0.2
+        changed = cache.get(reader, config)
+        assert changed.inbox.away_reply == NEW_AWAY
+        reader.commit()
+        clock[0] += 5
+        assert cache.get(reader, config) is changed  # the same rows: nothing rebuilt
 
 
 def test_it_sends_the_away_text_saved_in_the_panel_with_the_next_away_reply(

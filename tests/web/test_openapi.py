@@ -168,7 +168,8 @@ def app_routes() -> Iterator[set[tuple[str, str]]]:
     try:
         routes = set()
         for rule in app.url_map.iter_rules():
-            if rule.endpoint == "static":
+            # The panel's HTML pages are not part of the API the document describes.
+            if rule.endpoint == "static" or rule.endpoint.startswith("panel."):
                 continue
             path = re.sub(r"<[^>]+>", "{}", rule.rule)
             for method in rule.methods or ():

@@ -139,12 +139,27 @@ class Browser:
         element.send_keys(value)
 
     def press(self, label: str, within: str = "main") -> None:
-        """Click the button (or link) reading ``label``."""
-        for element in self.all(f"{within} button, {within} a, {within} input[type=submit]"):
-            if element.is_displayed() and (element.text or "").strip() == label:
-                element.click()
-                return
-        raise AssertionError(f"no button or link {label!r} on {self.path}")
+        """Click the button (or link) reading ``label`` (the page may be changing live)."""
+
+        def click() -> bool:
+            for element in self.all(f"{within} button, {within} a, {within} input[type=submit]"):
+                if element.is_displayed() and (element.text or "").strip() == label:
+                    element.click()
+                    return True
+            return False
+
+        self.wait(click, f"a button or link {label!r}", timeout=5)
+
+    def click_first(self, css: str) -> None:
+        """Click the first element matching ``css`` once there is one."""
+
+        def click() -> bool:
+            found = self.all(css)
+            if found:
+                found[0].click()
+            return bool(found)
+
+        self.wait(click, f"an element {css!r}")
 
     def wait(self, check: Callable[[], Any], what: str, timeout: float = WAIT_SECONDS) -> Any:
         """Poll the page with a deadline (the page changes on its own: live updates)."""
@@ -157,7 +172,8 @@ class Browser:
             if result:
                 return result
             if time.monotonic() > deadline:
-                raise AssertionError(f"{what} not seen within {timeout}s on {self.path}")
+                shown = self.text()[:1500]
+                raise AssertionError(f"{what} not seen within {timeout}s on {self.path}:\n{shown}")
             time.sleep(0.05)
 
     def wait_text(self, text: str, timeout: float = WAIT_SECONDS) -> None:

@@ -141,9 +141,11 @@ def conversation_detail(
     *,
     limit: int = 200,
     now: datetime | None = None,
+    audited: bool = True,
 ) -> ConversationView:
     """The conversation with its latest messages and its notes (the caller commits: a
-    supervisor's look is audited)."""
+    supervisor's look is audited, unless ``audited`` is False: an open page refreshing its
+    thread is the same look)."""
     conversation = seen_conversation(session, viewer, conversation_id[:64])
     contact = session.get(Contact, conversation.contact_id)
     line = session.get(Line, conversation.line_id)
@@ -152,7 +154,7 @@ def conversation_detail(
     view = _view(vault, conversation, contact, line)
     view.messages.extend(thread(session, vault, conversation, limit))
     view.notes.extend(notes_of(session, vault, conversation))
-    if viewer.sees_all:
+    if viewer.sees_all and audited:
         audit(
             session, Actor(viewer.id, viewer.role), "conversation.viewed", conversation.id, now=now
         )

@@ -65,7 +65,9 @@ def conversation_page(
     with write_turn() as session:
         viewer = load_inbox_viewer(session)
         try:
-            view = conversation_detail(session, gateway.vault, viewer, conversation_id)
+            view = conversation_detail(
+                session, gateway.vault, viewer, conversation_id, audited=not fragment
+            )
         except NotFound:
             abort(404)
         conversations.mark_read(session, viewer, view.id)

@@ -10,7 +10,7 @@ from flask import current_app, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from gateway import panel_sessions, totp, users
+from gateway import panel_sessions, settings, totp, users
 from gateway.errors import GatewayError
 from gateway.models import User
 from gateway.signin import (
@@ -176,7 +176,9 @@ def qr_svg(uri: str) -> Markup:
 
 def enrolment_page(secret: str, error: str | None = None, status: int = 200) -> Response:
     gateway = gateway_of(current_app)
-    uri = totp.provisioning_uri(secret, current().user_name, gateway.config.consent.business_name)
+    with gateway.sessions() as session:
+        business = settings.current(session, gateway.config).consent.business_name
+    uri = totp.provisioning_uri(secret, current().user_name, business)
     page = render_template(
         "panel/signin/enroll.html", secret=secret, qr=qr_svg(uri), uri=uri, error=error
     )

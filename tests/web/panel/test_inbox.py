@@ -151,7 +151,10 @@ def test_it_marks_read_on_opening_and_audits_a_supervisors_look(office: Office) 
         conversation = session.get(Conversation, office.ids["front"])
         assert conversation is not None and conversation.unread  # an auditor's look
     office.sign_in("agent").get(f"/inbox/{office.ids['front']}")
-    office.sign_in("manager").get(f"/inbox/{office.ids['pool']}")
+    manager = office.sign_in("manager")
+    manager.get(f"/inbox/{office.ids['pool']}")
+    # The open page refreshing its thread (live updates) is the same look, not another.
+    manager.get(f"/inbox/{office.ids['pool']}?fragment=thread")
     with gateway.sessions() as session:
         conversation = session.get(Conversation, office.ids["front"])
         assert conversation is not None and not conversation.unread
@@ -160,10 +163,12 @@ def test_it_marks_read_on_opening_and_audits_a_supervisors_look(office: Office) 
                 AuditEvent.action == "conversation.viewed"
             )
         ).all()
-    assert set(viewed) == {
-        (office.ids["auditor"], office.ids["front"]),
-        (office.ids["manager"], office.ids["pool"]),
-    }
+    assert sorted(viewed) == sorted(
+        [
+            (office.ids["auditor"], office.ids["front"]),
+            (office.ids["manager"], office.ids["pool"]),
+        ]
+    )
 
 
 def test_it_shows_auditors_everything_read_only(office: Office) -> None:

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete, or_
 from sqlalchemy.orm import Session
 
 from gateway import totp
@@ -66,6 +67,18 @@ def _fail(session: Session, key: str, limit: int, now: datetime) -> None:
     if row.failures >= limit:
         row.locked_until = now + PAUSE
         row.failures, row.window_start = 0, now
+
+
+def forget_old_failures(session: Session, now: datetime | None = None) -> int:
+    """Drop counts whose window and pause are both over: they no longer decide anything."""
+    now = now or utcnow()
+    done = session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.window_start < now - WINDOW,
+            or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now),
+        )
+    )
+    return int(done.rowcount or 0)
 
 
 def record_failure(session: Session, keys: Throttle, now: datetime | None = None) -> None:

@@ -13,12 +13,13 @@ import logging
 import signal
 import threading
 import time
+from datetime import timedelta
 from types import FrameType
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway import cluster, retention
+from gateway import cluster, panel_sessions, retention, signin
 from gateway.app import Gateway
 from gateway.backup_schedule import DailyBackups
 from gateway.cluster import worker_name
@@ -180,6 +181,9 @@ class Worker:
                     replied = take_in(session, vault, config, self.gateway.office, message)
                     promoted = promoted or replied
                 wake_snoozed(session)
+                # Ended panel sessions and old sign-in failures: nothing to keep them for.
+                panel_sessions.sweep(session, timedelta(minutes=config.web.session_idle_minutes))
+                signin.forget_old_failures(session)
                 if retention.due(session):
                     run = retention.purge(session, config)
                     logger.info(

@@ -194,3 +194,23 @@ def test_it_signs_in_with_a_recovery_code_once(panel: Panel) -> None:
         user = session.get(User, panel.ids["admin"])
         assert user is not None
         assert totp.recovery_codes_left(session, user) == 9
+
+
+def test_it_sweeps_ended_sessions_and_old_failures(panel: Panel) -> None:
+    from gateway import panel_sessions, signin
+
+    panel.sign_in("agent")
+    live = panel.sign_in("manager")
+    with panel.gateway.sessions() as session:
+        agent = session.query(PanelSession).filter_by(user_id=panel.ids["agent"]).one()
+        agent.last_seen_at = utcnow() - timedelta(hours=1)
+        signin.record_failure(session, signin.throttle_keys("x", "192.0.2.9"))
+        signin.record_failure(
+            session, signin.throttle_keys("y", "192.0.2.8"), utcnow() - timedelta(hours=1)
+        )
+        session.commit()
+        assert panel_sessions.sweep(session, timedelta(minutes=30)) == 1
+        assert signin.forget_old_failures(session) == 2  # y's account and address
+        session.commit()
+        assert session.query(LoginThrottle).count() == 2
+    assert live.get("/dashboard").status_code == 200

@@ -3,7 +3,9 @@
 A name is encrypted under its contact's own key, so no index can find it: a name search
 decrypts names a batch of rows at a time, in id order, and stops after ``SCAN_LIMIT`` rows
 with the id it stopped at, so the person can search on from there. Its cost grows with the
-number of contacts, not of matches (bench: 5,000 named contacts, see ``bench/``).
+number of contacts, not of matches. Measured on 5,000 named contacts (SQLite, laptop): about
+1 s when no key is cached yet (each contact's data key is read and unwrapped once per
+process, some 0.2 ms each), 40 ms once they are.
 """
 
 from __future__ import annotations

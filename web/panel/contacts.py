@@ -22,7 +22,7 @@ from web.panel.contacts_inputs import FormError, field, id_cursor
 
 PAGE = 25
 # What a person types when they look for a number: digits and the usual separators.
-_NUMBERISH = re.compile(r"[+\d][\d\s().\-/]*")
+_NUMBERISH = re.compile(r"\+?[\d\s().\-/]+")
 
 
 def needs(scope: str) -> None:

@@ -164,6 +164,12 @@ def _status(error: GatewayError) -> int:
     return STATUS.get(error.code, 422)
 
 
+def _words(error: GatewayError) -> str:
+    """The domain's message as a sentence (it never holds the input)."""
+    text = str(error)
+    return text[:1].upper() + text[1:] + "."
+
+
 @blueprint.get("/contacts/<contact_id>")
 @signed_in()
 def contacts_detail(contact_id: str) -> Response:
@@ -180,6 +186,7 @@ def contacts_name(contact_id: str) -> Response:
         name = field(request.form, "name", "The name", 128).strip()
     except FormError as exc:
         return _page(contact_id, errors={"name": exc.text}, status=exc.status)
+    refused: GatewayError | None = None
     with gateway.sessions() as session, gateway.writing():
         try:
             contact = get_contact(session, contact_id)
@@ -189,10 +196,12 @@ def contacts_name(contact_id: str) -> Response:
         except NotFound:
             abort(404)
         except GatewayError as exc:
-            error = str(exc).capitalize() + "."
             session.rollback()
-            return _page(contact_id, errors={"name": error}, status=_status(exc))
-        session.commit()
+            refused = exc
+        else:
+            session.commit()
+    if refused is not None:  # the page is drawn after this request's write turn ends
+        return _page(contact_id, errors={"name": _words(refused)}, status=_status(refused))
     return _done(contact_id, "name", "name")
 
 
@@ -218,6 +227,7 @@ def contacts_consent(contact_id: str) -> Response:
     except FormError as exc:
         return _page(contact_id, errors={"consent": exc.text}, status=exc.status, values=values)
     held = current()
+    refused: GatewayError | None = None
     with gateway.sessions() as session, gateway.writing():
         try:
             contact = get_contact(session, contact_id)
@@ -233,10 +243,12 @@ def contacts_consent(contact_id: str) -> Response:
             abort(404)
         except GatewayError as exc:
             session.rollback()
-            error = str(exc)
-            error = error[:1].upper() + error[1:] + "."
-            return _page(contact_id, errors={"consent": error}, status=_status(exc), values=values)
-        session.commit()
+            refused = exc
+        else:
+            session.commit()
+    if refused is not None:
+        errors = {"consent": _words(refused)}
+        return _page(contact_id, errors=errors, status=_status(refused), values=values)
     return _done(contact_id, "consent", "ledger")
 
 
@@ -247,6 +259,7 @@ def contacts_review(contact_id: str, review_id: str) -> Response:
     gateway = gateway_of(current_app)
     outcome = request.form.get("outcome", "")[:32]
     held = current()
+    refused: GatewayError | None = None
     with gateway.sessions() as session, gateway.writing():
         try:
             contact = get_contact(session, contact_id)
@@ -265,10 +278,11 @@ def contacts_review(contact_id: str, review_id: str) -> Response:
             abort(404)
         except GatewayError as exc:
             session.rollback()
-            error = str(exc)
-            error = error[:1].upper() + error[1:] + "."
-            return _page(contact_id, errors={"review": error}, status=_status(exc))
-        session.commit()
+            refused = exc
+        else:
+            session.commit()
+    if refused is not None:
+        return _page(contact_id, errors={"review": _words(refused)}, status=_status(refused))
     return _done(contact_id, "review", "reviews")
 
 
@@ -315,4 +329,3 @@ def contacts_erase(contact_id: str) -> Response:
         erase_contact(session, gateway.vault, contact, held.user_id, role=held.role)
         session.commit()
     return _done(contact_id, "erased", "top")
-

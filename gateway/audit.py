@@ -27,6 +27,7 @@ ACTIONS = (
     "contact.erased",
     "consent.exported",
     "audit.exported",
+    "messages.exported",
     "user.added",
     "user.role_changed",
     "user.disabled",

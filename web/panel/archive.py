@@ -17,6 +17,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from gateway.app import Gateway
 from gateway.archive import MessageView, list_messages, message_detail
 from gateway.audit import Actor, audit
 from gateway.errors import InvalidNumber, NotFound
@@ -160,9 +161,9 @@ def _list_page(
     return current_app.make_response((page, status))
 
 
-def _export_lines(search: Search) -> Iterator[list[object]]:
-    """The search's messages newest first, a batch per short read, up to EXPORT_LIMIT."""
-    gateway = gateway_of(current_app)
+def _export_lines(gateway: Gateway, search: Search) -> Iterator[list[object]]:
+    """The search's messages newest first, a batch per short read, up to EXPORT_LIMIT (read
+    while the response streams, after the view returned: the gateway is passed in)."""
     before = None
     left = EXPORT_LIMIT
     while left > 0:
@@ -196,7 +197,7 @@ def archive_export() -> Response:
         detail = f"csv; {search.described()}"
         audit(session, Actor(held.user_id, held.role), "messages.exported", None, detail[:500])
         session.commit()
-    return csv_download(csv_lines(MESSAGE_COLUMNS, _export_lines(search)), "messages.csv")
+    return csv_download(csv_lines(MESSAGE_COLUMNS, _export_lines(gateway, search)), "messages.csv")
 
 
 @blueprint.get("/archive/<message_id>")

@@ -9,6 +9,7 @@ Screenshots of the main pages go to ``$TEST_SMSGW_SCREENSHOTS`` (default
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -182,11 +183,20 @@ class Browser:
     def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         target = SCREENSHOTS / f"{name}.png"
-        height = self.driver.execute_script("return document.documentElement.scrollHeight")
-        width = self.driver.get_window_size()["width"]
-        self.driver.set_window_size(width, min(max(int(height) + 100, 600), 4000))
-        self.driver.save_screenshot(str(target))
+        # The whole page, not only the window's height (Chromium's own full-page capture).
+        shot = self.driver.execute_cdp_cmd(
+            "Page.captureScreenshot",
+            {"captureBeyondViewport": True, "fromSurface": True, "clip": self._page_clip()},
+        )
+        target.write_bytes(base64.b64decode(shot["data"]))
         return target
+
+    def _page_clip(self) -> dict[str, float]:
+        width, height = self.driver.execute_script(
+            "return [document.documentElement.scrollWidth,"
+            " Math.min(document.documentElement.scrollHeight, 6000)]"
+        )
+        return {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
 
     def console_problems(self) -> list[str]:
         """Script errors and Content-Security-Policy violations the page logged."""
@@ -245,6 +255,9 @@ def sign_in(browser: Browser, name: str, password: str, secret: str | None = Non
     browser.fill("#name", name)
     browser.fill("#password", password)
     browser.press("Sign in")
+    browser.wait(
+        lambda: browser.path != "/login" or browser.all("main .error"), "the answer to sign-in"
+    )
     if browser.path.startswith("/login/code"):
         assert secret is not None, "asked for a code without a TOTP secret"
         code = pyotp.TOTP(secret).at(time.time() + 30)

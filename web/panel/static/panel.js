@@ -15,3 +15,7 @@ document.addEventListener("click", (event) => {
     });
   }
 });
+// The menu is open in the page (so it shows without this file, and always on a wide
+// screen, where its toggle is hidden); on a phone it starts folded.
+const menu = document.querySelector("details.menu");
+if (menu && window.matchMedia("(max-width: 899px)").matches) menu.removeAttribute("open");

@@ -194,7 +194,9 @@ def check_permission(state: ConsentState, change: ConsentChange, role: str) -> N
     written consent with its evidence can."""
     if role == "auditor":
         raise ConsentForbidden("auditors can read the ledger but not add to it")
-    if change.action != "opted_in" or change.source == "keyword":
+    # Only the contact's own keyword (recorded by the box, as "contact") re-subscribes
+    # without written consent: a person naming "keyword" as the source is not the contact.
+    if change.action != "opted_in" or (change.source == "keyword" and role == "contact"):
         return
     purposes = PURPOSES if change.purpose == "all" else (change.purpose,)
     if not any(state.of(purpose).out for purpose in purposes):

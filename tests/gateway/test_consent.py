@@ -162,6 +162,16 @@ def test_an_agent_cannot_resubscribe_an_opted_out_contact(gateway: Gateway) -> N
     assert state(gateway).transactional.status == "opted_out"
 
 
+@pytest.mark.parametrize("role", ["agent", "manager"])
+def test_a_person_cannot_resubscribe_by_naming_the_keyword_as_source(
+    gateway: Gateway, role: str
+) -> None:
+    record(gateway, TO, TRANSACTIONAL, STOP)
+    with pytest.raises(ConsentForbidden):
+        record(gateway, TO, ConsentChange("all", "opted_in", "keyword"), role=role)
+    assert state(gateway).transactional.status == "opted_out"
+
+
 def test_a_manager_needs_new_written_consent_to_resubscribe(gateway: Gateway) -> None:
     record(gateway, TO, TRANSACTIONAL, STOP)
     with pytest.raises(ConsentForbidden):  # verbal is not written

@@ -29,6 +29,12 @@ SIGNIN_COOKIE = "__Host-smsgw_signin"
 PASSIVE_ENDPOINTS = frozenset({"panel.inbox_events", "panel.static"})
 
 
+def _passive() -> bool:
+    """A request the page makes on its own (the live stream, a fragment it refreshes after
+    an event): not someone at the desk, so it does not hold an idle session open."""
+    return request.endpoint in PASSIVE_ENDPOINTS or "fragment" in request.args
+
+
 @blueprint.before_app_request
 def _load_session() -> None:
     g.panel = None
@@ -39,9 +45,7 @@ def _load_session() -> None:
         gateway = gateway_of(current_app)
         idle = timedelta(minutes=gateway.config.web.session_idle_minutes)
         with gateway.sessions() as session:
-            g.panel = panel_sessions.find(
-                session, token, idle, touch=request.endpoint not in PASSIVE_ENDPOINTS
-            )
+            g.panel = panel_sessions.find(session, token, idle, touch=not _passive())
     expected = g.panel.csrf_token if g.panel else request.cookies.get(SIGNIN_COOKIE)
     check_csrf(expected)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pyotp
 
@@ -214,3 +214,25 @@ def test_it_sweeps_ended_sessions_and_old_failures(panel: Panel) -> None:
         session.commit()
         assert session.query(LoginThrottle).count() == 2
     assert live.get("/dashboard").status_code == 200
+
+
+def test_it_lets_live_refreshes_not_hold_an_idle_session_open(panel: Panel) -> None:
+    browser = panel.sign_in("agent")
+    quiet = utcnow() - timedelta(minutes=20)
+
+    def seen() -> datetime:
+        with panel.gateway.sessions() as session:
+            row = session.query(PanelSession).filter_by(user_id=panel.ids["agent"]).one()
+            return row.last_seen_at
+
+    def set_seen(when: datetime) -> None:
+        with panel.gateway.sessions() as session:
+            row = session.query(PanelSession).filter_by(user_id=panel.ids["agent"]).one()
+            row.last_seen_at = when
+            session.commit()
+
+    set_seen(quiet)
+    assert browser.get("/inbox?fragment=1").status_code == 200
+    assert seen() == quiet
+    assert browser.get("/inbox").status_code == 200
+    assert seen() > quiet

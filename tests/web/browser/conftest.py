@@ -205,6 +205,7 @@ class Browser:
 
     def sign_out(self) -> None:
         self.driver.delete_all_cookies()
+        self.driver.get_log("browser")  # what earlier pages logged is theirs
 
 
 def new_driver(width: int = 1280, height: int = 900) -> webdriver.Chrome:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
+
 from tests.web.browser.conftest import (
     ADMIN_PASSWORD,
     Browser,
@@ -32,3 +35,25 @@ def test_it_refuses_a_wrong_password_in_plain_words(chrome: Browser, panel_box: 
     sign_in(chrome, panel_box.admin, "not the password at all")
     chrome.wait_text("The user name, password or code is not right")
     assert chrome.path.startswith("/login")
+
+
+def test_it_signs_in_a_new_agent_with_the_keyboard_alone(
+    chrome: Browser, panel_box: PanelBox
+) -> None:
+    password = panel_box.add_user("kim", "agent")
+    chrome.sign_out()
+    chrome.go("/login")
+    keys = ActionChains(chrome.driver)
+    assert chrome.driver.switch_to.active_element.get_attribute("id") == "name"  # autofocus
+    keys.send_keys("kim", Keys.TAB, password, Keys.ENTER).perform()
+    chrome.wait(lambda: chrome.path == "/login/password", "the new-password page")
+    order = []
+    for _ in range(4):
+        ActionChains(chrome.driver).send_keys(Keys.TAB).perform()
+        focused = chrome.driver.switch_to.active_element
+        order.append(focused.get_attribute("id") or focused.text)
+    assert order == ["Skip to content", "new_password", "new_password_again", "Save password"]
+    chrome.find("#new_password").send_keys("a keyboard only passphrase")
+    chrome.find("#new_password_again").send_keys("a keyboard only passphrase", Keys.ENTER)
+    chrome.wait(lambda: chrome.path == "/dashboard", "the dashboard")
+    assert chrome.console_problems() == []

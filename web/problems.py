@@ -131,12 +131,22 @@ def install_handlers(app: Flask) -> None:
         # request can simply be sent again.
         status, code, detail, wait = unavailable(error)
         app.logger.warning("database unavailable (%s): answered %d", code, status)
+        if wants_page():
+            from web.panel.errors import error_page
+
+            page = error_page(status, code)
+            page.headers["Retry-After"] = wait
+            return page
         return problem_response(status, code, detail, {"Retry-After": wait})
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         # Logged by type only: the exception text may hold request data.
         app.logger.error("unexpected %s in a request", type(error).__name__)
+        if wants_page():
+            from web.panel.errors import error_page
+
+            return error_page(500)
         return problem_response(500, "internal_error", "something went wrong on the box")
 
 

@@ -236,3 +236,14 @@ def test_it_lets_live_refreshes_not_hold_an_idle_session_open(panel: Panel) -> N
     assert seen() == quiet
     assert browser.get("/inbox").status_code == 200
     assert seen() > quiet
+
+
+def test_it_answers_a_person_with_a_page_and_an_api_client_with_json(panel: Panel) -> None:
+    page = panel.sign_in("agent").get("/no/such/page", headers={"Accept": "text/html"})
+    assert page.status_code == 404
+    assert page.mimetype == "text/html"
+    assert "Not found" in page.get_data(as_text=True)
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    api = panel.anonymous().client.get("/api/v1/no/such", base_url="https://box.test")
+    assert api.status_code == 404
+    assert api.mimetype == "application/problem+json"

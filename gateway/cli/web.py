@@ -132,6 +132,12 @@ class WebServer(BaseApplication):  # type: ignore[misc]
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        # Import the app's code (not the app: no engine or file is opened) in the master,
+        # so the workers it forks share those pages instead of each importing its own.
+        import web.api
+        import web.metrics
+        import web.panel.pages
+        import web.twilio  # noqa: F401
 
     def load(self) -> DrainUnreadBody:
         from web import create_app

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from gateway import panel_sessions
 from web import gateway_of
+from web.panel.clock import local, zone_name
 from web.panel.security import CSRF_FIELD, check_csrf, secure_headers, visible
 
 blueprint = Blueprint(
@@ -75,6 +76,8 @@ def clear_session_cookie(response: Response) -> None:
 
 def init_app(app: Flask) -> None:
     app.jinja_options = {**app.jinja_options, "finalize": visible}
+    app.add_template_filter(local, "local")
+    app.add_template_global(zone_name, "zone_name")
     # The areas register their views on the blueprint when imported.
     from web.panel import (
         pages,  # noqa: F401

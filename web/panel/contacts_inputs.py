@@ -9,11 +9,13 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from flask import current_app
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
+
+from web.panel.clock import day_start
 
 MIN_YEAR, MAX_YEAR = 2000, 2999
 
@@ -46,8 +48,8 @@ def choice(form: MultiDict[str, str], name: str, label: str, allowed: Iterable[s
 
 
 def day(form: MultiDict[str, str], name: str, label: str, *, end: bool = False) -> datetime | None:
-    """A YYYY-MM-DD day in UTC (the times the panel shows); ``end`` gives the next midnight,
-    so a range "from … to …" includes its last day."""
+    """A YYYY-MM-DD day in the box's zone (the times the panel shows); ``end`` gives the
+    next midnight, so a range "from … to …" includes its last day."""
     value = form.get(name, "").strip()
     if not value:
         return None
@@ -59,8 +61,7 @@ def day(form: MultiDict[str, str], name: str, label: str, *, end: bool = False) 
         raise FormError(f"{label} is a date as YYYY-MM-DD") from None
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:
         raise FormError(f"{label} lies between {MIN_YEAR} and {MAX_YEAR}")
-    start = datetime(parsed.year, parsed.month, parsed.day, tzinfo=UTC)
-    return start + timedelta(days=1) if end else start
+    return day_start(parsed, end=end)
 
 
 def check_range(since: datetime | None, until: datetime | None) -> None:

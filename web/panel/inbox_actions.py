@@ -6,7 +6,7 @@ messages:send scope (auditors: 403), then the conversation in the viewer's sight
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import current_app, redirect, request, url_for
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from gateway.models import Contact
 from web import gateway_of
 from web.panel import blueprint
 from web.panel.access import signed_in
+from web.panel.clock import from_local
 from web.panel.inbox_common import (
     commit_and_wake,
     load_inbox_viewer,
@@ -124,16 +125,14 @@ def inbox_reopen(conversation_id: str) -> Response | tuple[str, int]:
 
 
 def snooze_time(value: str) -> datetime:
-    """A date and time from the form's picker, read as UTC (the panel shows UTC)."""
+    """A date and time from the form's picker, in the box's zone (the times the panel shows)."""
     try:
         if not 10 <= len(value) <= 32:
             raise ValueError(value)
         until = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise InvalidInput(
-            "the snooze time is not a date and time (YYYY-MM-DD HH:MM, UTC)"
-        ) from None
-    return until.replace(tzinfo=UTC) if until.tzinfo is None else until
+        raise InvalidInput("the snooze time is not a date and time (YYYY-MM-DD HH:MM)") from None
+    return from_local(until)
 
 
 @blueprint.post("/inbox/<conversation_id>/snooze")

@@ -15,7 +15,7 @@ REFUSED = "The user name, password or code is not right"
 
 
 def test_it_signs_in_with_password_and_totp_and_out_again(panel: Panel) -> None:
-    browser = panel.sign_in("admin")
+    browser = panel.sign_in("admin", via_forms=True)
     page = browser.get("/dashboard")
     assert page.status_code == 200
     assert "Dashboard" in page.get_data(as_text=True)

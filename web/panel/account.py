@@ -1,5 +1,6 @@
 """Your own account (every role): password, two-factor sign-in and its recovery codes,
-signing out your other sessions, and the inbox settings an administrator keeps for you.
+signing out your other sessions, and the inbox settings an administrator keeps for you,
+but for being away (with a day back and a delegate), which people set for themselves.
 
 Changing something that would let a stolen session keep the account (the password, turning
 two-factor off, new recovery codes) asks for the current password first; wrong ones count
@@ -7,6 +8,8 @@ towards the sign-in pause like wrong sign-ins do.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 from flask import current_app, redirect, render_template, request, url_for
 from sqlalchemy import func, select
@@ -17,6 +20,7 @@ from gateway.errors import GatewayError
 from gateway.models import PanelSession, User
 from gateway.passwords import check_new_password
 from gateway.signin import SignInRefused, check_password
+from gateway.teams import set_user_inbox
 from gateway.user_admin import turn_off_own_two_factor
 from web import gateway_of
 from web.panel import blueprint
@@ -31,6 +35,8 @@ DONE = {
     "sessions": "Your other sessions are signed out.",
     "two_factor_off": "Two-factor sign-in is off.",
     "already_on": "Two-factor sign-in is already on.",
+    "away": "You are away: new conversations go to your delegate or your teams.",
+    "back": "Welcome back: conversations come to you again.",
 }
 
 
@@ -53,6 +59,11 @@ def _page(error: str | None = None, status: int = 200) -> Response:
             me=me,
             delegate=delegate,
             has_totp=me.totp_secret_enc is not None,
+            delegates=[
+                person
+                for person in session.scalars(select(User).order_by(User.name))
+                if person.id != me.id and not person.disabled and person.role != "auditor"
+            ],
             codes_left=totp.recovery_codes_left(session, me),
             other_sessions=others or 0,
             error=error,
@@ -164,3 +175,29 @@ def account_sessions() -> Response:
         panel_sessions.end_all(session, current().user_id, keep=current().session_id)
         session.commit()
     return redirect(url_for("panel.account", done="sessions"))
+
+
+@blueprint.post("/account/away")
+@signed_in("admin", "manager", "agent")
+def account_away() -> Response:
+    """Away until a day (or until back), conversations going to a delegate meanwhile."""
+    away = request.form.get("away") == "yes"
+    changes: dict[str, object] = {"away": away}
+    if away:
+        until = field("until", 32).strip()
+        try:
+            changes["away_until"] = date.fromisoformat(until) if until else None
+        except ValueError:
+            return _page("The day back is a date (YYYY-MM-DD).", 422)
+        if changes["away_until"] is not None and changes["away_until"] <= date.today():
+            return _page("The day back is after today.", 422)
+        changes["delegate"] = field("delegate", 64) or None
+    gateway = gateway_of(current_app)
+    with gateway.sessions() as session, gateway.writing():
+        try:
+            set_user_inbox(session, current().user_name, **changes)  # type: ignore[arg-type]
+        except GatewayError as exc:
+            return _page(f"{exc}.", status_of(exc))
+        session.commit()
+    gateway.office.invalidate()
+    return redirect(url_for("panel.account", done="away" if away else "back"))

@@ -157,3 +157,50 @@ def test_the_account_page_shows_inbox_settings_inert(panel: Panel) -> None:
         session.commit()
     page = panel.sign_in("agent").get("/account").get_data(as_text=True)
     assert "&lt;i&gt;Sam&lt;/i&gt;" in page and "<i>Sam" not in page
+
+
+def test_it_lets_people_set_themselves_away_with_a_delegate_and_back(panel: Panel) -> None:
+    from datetime import date, timedelta
+
+    browser = panel.sign_in("agent")
+    back_on = (date.today() + timedelta(days=7)).isoformat()
+    done = browser.post("/account/away", {"away": "yes", "until": back_on, "delegate": "manager"})
+    assert done.status_code == 302 and done.headers["Location"].endswith("done=away")
+    with panel.gateway.sessions() as session:
+        me = session.get(User, panel.ids["agent"])
+        assert me is not None
+        assert me.away and me.away_until.isoformat() == back_on
+        assert me.delegate_id == panel.ids["manager"]
+    page = browser.get("/account").get_data(as_text=True)
+    assert "I am back" in page
+    assert browser.post("/account/away", {"away": "no"}).status_code == 302
+    with panel.gateway.sessions() as session:
+        me = session.get(User, panel.ids["agent"])
+        assert me is not None and not me.away and me.away_until is None
+
+
+@pytest.mark.parametrize(
+    ("form", "expected"),
+    [
+        ({"away": "yes", "until": "next week"}, "The day back is a date"),
+        ({"away": "yes", "until": "2001-01-01"}, "The day back is after today"),
+        ({"away": "yes", "delegate": "nobody-of-that-name"}, "no user with that name"),
+        ({"away": "yes", "delegate": "agent"}, "delegate"),
+    ],
+)
+def test_it_refuses_a_bad_away_form_and_changes_nothing(
+    panel: Panel, form: dict[str, str], expected: str
+) -> None:
+    browser = panel.sign_in("agent")
+    page = browser.post("/account/away", form)
+    assert page.status_code in (404, 409, 422)
+    assert expected in page.get_data(as_text=True)
+    with panel.gateway.sessions() as session:
+        me = session.get(User, panel.ids["agent"])
+        assert me is not None and not me.away
+
+
+def test_it_leaves_auditors_without_an_away_form(panel: Panel) -> None:
+    browser = panel.sign_in("auditor")
+    assert "I am away" not in browser.get("/account").get_data(as_text=True)
+    assert browser.post("/account/away", {"away": "yes"}).status_code == 403

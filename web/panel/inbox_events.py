@@ -57,6 +57,10 @@ def changes(
             yield f"id: {now.token}\nevent: changed\ndata: {json.dumps({'ids': ids})}\n\n"
         elif now != last:
             yield f"id: {now.token}\n\n"
+        else:
+            # A comment each look: a closed tab is noticed at the next write, so its stream
+            # (and its server thread) ends within a second, not at the stream's end.
+            yield ":\n\n"
         last = now
         left = deadline - clock()
         if left <= 0:

@@ -356,3 +356,21 @@ def test_a_webhook_post_is_idempotent_too(api: Api) -> None:
     listed = api.call("GET", "/api/v1/webhooks", key="admin").json["data"]
     assert [w["id"] for w in listed] == [first.json["id"]]
     assert api.call("GET", "/api/v1/webhooks").json["code"] == "insufficient_scope"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data",  # cloud metadata
+        "http://[fe80::1]/hooks",  # link-local
+        "http://8.8.8.8/hooks",  # off the LAN, not allowed in webhooks.allow_hosts
+    ],
+)
+def test_it_refuses_a_webhook_to_an_address_it_would_never_send_to(api: Api, url: str) -> None:
+    refused = api.call(
+        "POST", "/api/v1/webhooks", key="admin", json={"url": url, "events": ["message.status"]}
+    )
+    assert refused.status_code == 422
+    assert refused.json["code"] == "invalid_webhook_url"
+    assert "not sent there" in refused.json["detail"]
+    assert api.call("GET", "/api/v1/webhooks", key="admin").json["data"] == []

@@ -8,6 +8,7 @@ from flask import Response, current_app
 from sqlalchemy.orm import Session
 
 from gateway.errors import GatewayError
+from gateway.webhook_targets import check_target
 from gateway.webhooks import create_webhook, delete_webhook, describe, list_webhooks
 from web import gateway_of
 from web.api import blueprint
@@ -30,6 +31,8 @@ def add_webhook() -> tuple[dict[str, Any], int]:
 
     def work(session: Session) -> tuple[dict[str, Any], int]:
         try:
+            # An address the sender would refuse at every attempt is refused now, with why.
+            check_target(gateway.config, data["url"])
             webhook, secret = create_webhook(
                 session,
                 gateway.vault,

@@ -7,6 +7,7 @@ import click
 from gateway.cli.context import gateway_for, load
 from gateway.cli.output import emit_json, terminal_safe
 from gateway.errors import GatewayError
+from gateway.webhook_targets import check_target
 from gateway.webhooks import (
     DELIVERY_STATUSES,
     EVENTS,
@@ -44,6 +45,7 @@ def add(
     config = load(ctx)
     with gateway_for(config) as gateway, gateway.sessions() as session:
         try:
+            check_target(config, url)
             row, plain = create_webhook(
                 session, gateway.vault, url, events, secret=secret, created_by="cli"
             )

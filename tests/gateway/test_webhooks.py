@@ -402,6 +402,9 @@ def test_the_cli_manages_webhooks(hooks: Gateway, data_dir: Path) -> None:
 def test_the_cli_refuses_bad_input_clearly(hooks: Gateway, data_dir: Path) -> None:
     bad_url = smsgw(data_dir, "webhook", "add", "ftp://crm.lan/", "--event", "message.status")
     assert bad_url.exit_code != 0 and "invalid_webhook_url" in bad_url.output
+    metadata = ("http://169.254.169.254/latest/meta-data", "--event", "message.status")
+    never_sent = smsgw(data_dir, "webhook", "add", *metadata)
+    assert never_sent.exit_code != 0 and "not sent there" in never_sent.output
     bad_event = smsgw(data_dir, "webhook", "add", "http://crm.lan/", "--event", "message.sent")
     assert bad_event.exit_code != 0 and "message.status" in bad_event.output
     secret = "whsec_c2hvcnQ="

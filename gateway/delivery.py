@@ -153,7 +153,8 @@ class Sender:
         self._resolve = resolve
         self._tls: ssl.SSLContext | None = None
 
-    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> None:
+    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
+        """The receiver's 2xx status, or DeliveryError."""
         try:
             target = parse_url(url)
         except InvalidWebhookUrl as exc:
@@ -179,6 +180,7 @@ class Sender:
             raise DeliveryError(f"HTTP {status}: redirects are not followed")
         if not 200 <= status < 300:
             raise DeliveryError(f"HTTP {status}")
+        return status
 
     def addresses(self, target: Target) -> list[IPAddress]:
         """Where ``target`` may be reached, resolved now; DeliveryError if anywhere refused."""
@@ -313,10 +315,10 @@ def deliver_one(
         target = _target_of(session, gateway.vault, attempt)
         session.commit()  # the attempt counts from here, whatever happens next
     if isinstance(target, DeliveryError):
-        problem: DeliveryError | None = target
+        outcome: DeliveryError | int = target
     else:
-        problem = _attempt(sender, gateway.vault, attempt, *target, now)
-    _record(gateway, attempt, now, problem, rng)
+        outcome = _attempt(sender, gateway.vault, attempt, *target, now)
+    _record(gateway, attempt, now, outcome, rng)
     return True
 
 
@@ -368,7 +370,8 @@ def _target_of(
 
 def _attempt(
     sender: Sender, vault: Vault, attempt: _Attempt, url: str, secret: str, now: datetime
-) -> DeliveryError | None:
+) -> DeliveryError | int:
+    """The receiver's status when it took the request, else why it did not."""
     try:
         body = vault.decrypt(attempt.payload_enc, "webhook_deliveries", "payload", attempt.id)
     except CryptoError:
@@ -383,24 +386,29 @@ def _attempt(
         "webhook-signature": signature(secret, attempt.id, timestamp, data),
     }
     try:
-        sender.post(url, data, headers)
+        return sender.post(url, data, headers)
     except DeliveryError as exc:
         return exc
-    return None
 
 
 def _record(
     gateway: Gateway,
     attempt: _Attempt,
     now: datetime,
-    problem: DeliveryError | None,
+    outcome: DeliveryError | int,
     rng: random.Random | None,
 ) -> None:
     values: dict[str, Any]
-    if problem is None:
-        values = {"status": "delivered", "delivered_at": now, "last_error": None}
+    if not isinstance(outcome, DeliveryError):
+        values = {
+            "status": "delivered",
+            "delivered_at": now,
+            "last_error": None,
+            "status_code": outcome,
+        }
         logger.debug("delivery %s done (attempt %d)", attempt.id, attempt.attempts)
     else:
+        problem = outcome
         delay = backoff(attempt.attempts, BACKOFF_BASE, BACKOFF_MAX, rng)
         retry_at = now + timedelta(seconds=delay)
         deadline = attempt.created_at + timedelta(hours=gateway.config.webhooks.retry_hours)

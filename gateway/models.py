@@ -320,6 +320,8 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The receiver's HTTP status when it took the delivery (a refusal's is in last_error).
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __table_args__ = (Index("ix_deliveries_due", "status", "next_attempt_at"),)
 

@@ -341,6 +341,7 @@ class DeliveryView:
     created_at: str | None
     next_attempt_at: str | None
     delivered_at: str | None
+    status_code: int | None = None  # the receiver's HTTP status when it took it
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -376,6 +377,7 @@ def list_deliveries(
             created_at=_iso(row.created_at),
             next_attempt_at=_iso(row.next_attempt_at) if row.status == "pending" else None,
             delivered_at=_iso(row.delivered_at),
+            status_code=row.status_code,
         )
         for row in session.scalars(query)
     ]

@@ -211,7 +211,7 @@ def test_it_retries_with_backoff_until_the_receiver_answers(
 ) -> None:
     subscribe(hooks, receiver.url())
     send(hooks, "retry me")
-    receiver.answers = [(500, {}), (503, {})]
+    receiver.answers = [(500, {}), (503, {}), (202, {})]
     start = utcnow()
     assert deliver_due(hooks, now=start, rng=random.Random(1)) == 1
     (row,) = deliveries(hooks)
@@ -227,6 +227,7 @@ def test_it_retries_with_backoff_until_the_receiver_answers(
     assert deliver_due(hooks, now=row.next_attempt_at) == 1
     (row,) = deliveries(hooks)
     assert (row.status, row.attempts, row.last_error) == ("delivered", 3, None)
+    assert row.status_code == 202  # what the receiver answered when it took it
     requests = receiver.wait_for(3)
     assert len({r.headers["webhook-id"] for r in requests}) == 1  # one delivery, three tries
 

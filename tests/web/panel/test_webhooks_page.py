@@ -144,6 +144,7 @@ def test_a_test_delivery_arrives_signed_and_shows_in_the_deliveries(
     assert payload["data"] == {"webhook_id": hook}
     page = admin.get(f"/webhooks/{hook}").get_data(as_text=True)
     assert "delivered" in page and '"webhook_id"' not in page and "timestamp" not in page
+    assert re.search(r'class="status-code">HTTP 2\d\d<', page)  # what the receiver said
     with panel.gateway.sessions() as session:
         (event,) = audit_events(session, action="webhook.tested")
         assert event.subject == hook

@@ -11,7 +11,8 @@ import click
 from sqlalchemy.orm import Session
 
 from gateway import teams
-from gateway.audit import ACTIONS, audit_events
+from gateway.audit import ACTIONS, Actor, audit_events
+from gateway.audit import audit as audit_action
 from gateway.cli.context import gateway_for, load
 from gateway.cli.output import emit_json, terminal_safe
 from gateway.errors import GatewayError
@@ -166,6 +167,9 @@ def line_hours(ctx: click.Context, name: str, hours: str | None, holidays: str |
     """Show or set a line's opening hours (the box's time zone) and holidays."""
     with _session(ctx) as session:
         found = _do(lambda: teams.set_line_hours(session, name, hours=hours, holidays=holidays))
+        for field, value in (("hours", hours), ("holidays", holidays)):
+            if value is not None:  # audited as the panel's changes are, by the field's name
+                audit_action(session, Actor("cli"), "settings.changed", found.id, f"lines.{field}")
         click.echo(f"hours: {found.hours or 'always open'}")
         click.echo(f"holidays: {found.holidays or 'none'}")
 

@@ -66,6 +66,9 @@ def test_it_sets_up_teams_members_rules_and_hours(data_dir: Path) -> None:
     assert "no line" in refused(*where, "line", "hours", "Back office", "--hours", "daily")
     # A refused change leaves what was there.
     assert "hours: mon-fri 09:00-17:00" in ok(*where, "line", "hours", "Front desk")
+    changes = ok(*where, "audit", "--action", "settings.changed", "--json").splitlines()
+    details = sorted(json.loads(line)["detail"] for line in changes)
+    assert details == ["lines.holidays", "lines.hours"]  # showing the hours changed nothing
 
 
 def test_it_sets_away_delegates_and_supervision(data_dir: Path) -> None:

@@ -141,7 +141,7 @@ def search_names(
     last = after
     while scanned < scan_limit:
         query = (
-            select(Contact.id, Contact.name_enc)
+            select(Contact.id, Contact.name_enc, Contact.key_id)
             .where(Contact.name_enc.is_not(None), Contact.erased_at.is_(None))
             .order_by(Contact.id)
             .limit(min(batch, scan_limit - scanned))
@@ -151,7 +151,8 @@ def search_names(
         rows = session.execute(query).all()
         if not rows:
             return NameSearch(summaries(session, vault, found), scanned, None)
-        for contact_id, name_enc in rows:
+        vault.preload(session, (key_id for _, _, key_id in rows))
+        for contact_id, name_enc, _ in rows:
             scanned += 1
             last = contact_id
             name = contact_field(vault, name_enc, "name", contact_id)

@@ -16,7 +16,7 @@ import hmac
 import re
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
@@ -212,6 +212,24 @@ class Keyring:
             self._keys[key_id] = data_key
         return data_key
 
+    def missing(self, key_ids: Iterable[int]) -> list[int]:
+        """Which of ``key_ids`` are not unwrapped yet."""
+        return sorted({key_id for key_id in key_ids if key_id not in self._keys})
+
+    def preload(self, key_id: int, wrapped: bytes | None, fingerprint: str | None) -> None:
+        """Unwrap a key whose row the caller read with others (one query for many keys,
+        instead of one per key); a destroyed one is left for ``get`` to report."""
+        if not wrapped:
+            return
+        with self._lock:
+            if key_id in self._keys:
+                return
+            try:
+                key = self._unwrap_row(key_id, wrapped, fingerprint)
+            except CryptoError:
+                return  # ``get`` reports it when the key is needed
+            self._keys[key_id] = DataKey(key_id, key)
+
     def forget(self, key_id: int) -> None:
         with self._lock:
             self._keys.pop(key_id, None)
@@ -231,6 +249,9 @@ class Keyring:
             wrapped, fingerprint = None, None
         if not wrapped:
             raise CryptoError(f"data key {key_id} was destroyed")
+        return self._unwrap_row(key_id, wrapped, fingerprint)
+
+    def _unwrap_row(self, key_id: int, wrapped: bytes, fingerprint: str | None) -> bytes:
         master = self._master
         if fingerprint is not None and fingerprint != master.fingerprint:
             found = self._find_master(fingerprint) if self._find_master else None
